@@ -1,0 +1,21 @@
+"""The FastAPI application, assembled."""
+
+from fastapi import FastAPI
+
+from app import errors_http
+from app.auth.router import router as auth_router
+from app.config import get_settings
+from app.grids.pages import router as grid_pages
+from app.health import router as health_router
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(title="Mashang 码上办", version="0.1.0",
+                  description="Scan-to-report for city grid governance, with a 30-minute contact rule.")
+    app.state.settings = settings
+    errors_http.install(app)
+    app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(grid_pages)
+    return app
