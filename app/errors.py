@@ -66,3 +66,18 @@ class TooManyRequests(DomainError):
 
     def __init__(self, code: str, *, retry_after_seconds: int, **kwargs) -> None:
         super().__init__(code, headers={"Retry-After": str(max(1, retry_after_seconds))}, **kwargs)
+
+
+def field_of(loc: tuple) -> str | None:
+    """A dotted field name from a pydantic error location."""
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or None
+
+
+def invalid_from_errors(errors: list[dict]) -> InvalidInput:
+    """The first pydantic error as the contract's 422, naming its field."""
+    first = errors[0] if errors else {}
+    field = field_of(tuple(first.get("loc", ())))
+    detail = first.get("msg", "invalid")
+    return InvalidInput("validation_error", field=field,
+                        message=f"{field or '请求'} 无效：{detail}", message_en=f"{field or 'request'}: {detail}")

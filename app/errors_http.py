@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import DomainError
+from app.errors import DomainError, invalid_from_errors
 from app.i18n import CATALOG
 from app.web import error_page, wants_html
 
@@ -23,11 +23,6 @@ def error_body(code: str, field: str | None, message: str | None = None, message
     return {"error": {"code": code, "field": field, "message": message or zh, "message_en": message_en or en}}
 
 
-def _field_of(loc: tuple) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or None
-
-
 async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
 
@@ -38,12 +33,8 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     if first.get("type") == "json_invalid":
         body = error_body("malformed_json", None, "请求内容不是有效的 JSON。", "The request body is not valid JSON.")
         return JSONResponse(body, status_code=400)
-    field = _field_of(tuple(first.get("loc", ())))
-    detail = first.get("msg", "invalid")
-    body = error_body("validation_error", field,
-                      f"{field or '请求'} 无效：{detail}" if field else None,
-                      f"{field}: {detail}" if field else None)
-    return JSONResponse(body, status_code=422)
+    error = invalid_from_errors(errors)
+    return JSONResponse(error.body(), status_code=422)
 
 
 async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

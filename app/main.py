@@ -7,6 +7,9 @@ from app.auth.router import router as auth_router
 from app.config import get_settings
 from app.grids.pages import router as grid_pages
 from app.health import router as health_router
+from app.reports import router as reports
+from app.reports.intake import IntakeWriter
+from app.reports.ratelimit import AddressLimiter
 
 
 def create_app() -> FastAPI:
@@ -15,7 +18,12 @@ def create_app() -> FastAPI:
                   description="Scan-to-report for city grid governance, with a 30-minute contact rule.")
     app.state.settings = settings
     errors_http.install(app)
+    app.state.intake_writer = IntakeWriter(settings)
+    app.state.address_limiter = AddressLimiter()
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(grid_pages)
+    app.include_router(reports.router)
+    app.include_router(reports.admin_router)
+    app.include_router(reports.pages)
     return app

@@ -1,6 +1,8 @@
 """Server-rendered pages: Jinja templates, the page language, and the shared error pages."""
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -28,6 +30,7 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
         request, template,
         {"lang": lang, "html_lang": "en" if lang == "en" else "zh-CN", "t": lambda key, **v: t(key, lang, **v),
          "switch_href": f"{request.url.path}?lang={other}", "sla_minutes": settings.contact_sla_seconds // 60,
+         "local": lambda when: local_time(when, settings.timezone),
          **context},
         status_code=status_code,
     )
@@ -35,6 +38,11 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
     response.headers["Cache-Control"] = "no-store" if status_code >= 400 else "private, max-age=60"
     return response
+
+
+def local_time(when: datetime, timezone: str) -> str:
+    """A UTC timestamp as people here read it (MASHANG_TIMEZONE)."""
+    return when.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 def error_page(request: Request, *, status_code: int, title_key: str, message_key: str,

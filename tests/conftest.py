@@ -80,12 +80,25 @@ def _pg_database(request: pytest.FixtureRequest) -> str:
 
 
 def _pg_empty(url: str) -> None:
+    """Empty every table, then put back the rows the migrations seeded (categories)."""
+    from sqlmodel import SQLModel
+
+    import app.models  # noqa: F401
+
     engine = create_engine(url)
     with engine.begin() as conn:
         tables = [r[0] for r in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+        if "seed" not in _pg_state:
+            _pg_state["seed"] = {
+                name: [dict(r._mapping) for r in conn.execute(SQLModel.metadata.tables[name].select())]
+                for name in tables if name in SQLModel.metadata.tables
+            }
         if tables:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        for name, rows in _pg_state["seed"].items():
+            if rows:
+                conn.execute(SQLModel.metadata.tables[name].insert(), rows)
     engine.dispose()
 
 

@@ -1,0 +1,109 @@
+"""The resident API: grid lookup, report intake, tracking; and categories for admins."""
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from app.deps import CurrentPerson, SessionDep, SettingsDep
+from app.errors import DomainError, Forbidden, InvalidInput, TooManyRequests, invalid_from_errors
+from app.reports import intake
+from app.reports import service as report_service
+from app.reports.schemas import CategoryPublic, GridPublic, ReportCreate, ReportCreated, TrackPublic
+from app.web import error_page, render
+
+router = APIRouter(tags=["resident"])
+admin_router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+pages = APIRouter(include_in_schema=False)
+
+MAX_REPORT_BODY = 64 * 1024
+
+
+def _error(code: str, status: int, field: str | None = None) -> DomainError:
+    return DomainError(code, field=field, status_code=status)
+
+
+async def read_json_body(request: Request, *, limit: int) -> object:
+    """The JSON body, refusing wrong types (415), oversized bodies before reading them whole (413), bad JSON (400)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise _error("unsupported_media_type", 415, "Content-Type")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise _error("too_large", 413)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _error("too_large", 413)
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except (ValueError, UnicodeDecodeError):
+        raise _error("malformed_json", 400) from None
+
+
+@router.get("/api/v1/grids/{token}", response_model=GridPublic)
+def get_grid(token: str, session: SessionDep) -> GridPublic:
+    return report_service.grid_for_token(session, token=token)
+
+
+@router.post("/api/v1/reports", status_code=201, response_model=ReportCreated,
+             responses={400: {}, 404: {}, 409: {}, 410: {}, 413: {}, 415: {}, 422: {}, 429: {}})
+async def create_report(
+    request: Request, settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    raw = await read_json_body(request, limit=MAX_REPORT_BODY)
+    if not isinstance(raw, dict):
+        raise InvalidInput("validation_error", message="请求内容须为 JSON 对象",
+                           message_en="The body must be a JSON object")
+    try:
+        report = ReportCreate.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_from_errors(exc.errors()) from None
+    if settings.rate_limits and request.client is not None:
+        wait = request.app.state.address_limiter.hit(request.client.host)
+        if wait is not None:
+            raise TooManyRequests("rate_limited", retry_after_seconds=wait)
+    pending = intake.prepare(report, raw_body=raw, idempotency_key=idempotency_key, settings=settings)
+    answer = await request.app.state.intake_writer.submit(pending)
+    return JSONResponse(answer, status_code=201)
+
+
+@router.get("/api/v1/track/{tracking_code}", response_model=TrackPublic)
+def track(tracking_code: str, session: SessionDep) -> TrackPublic:
+    return report_service.track(session, tracking_code=tracking_code)
+
+
+@router.get("/api/v1/categories", response_model=list[CategoryPublic])
+def categories(session: SessionDep) -> list[CategoryPublic]:
+    return [CategoryPublic.model_validate(c, from_attributes=True)
+            for c in report_service.active_categories(session)]
+
+
+class CategoryEdit(BaseModel):
+    name: str = Field(min_length=1, max_length=50)
+    name_en: str = Field(min_length=1, max_length=80)
+    icon: str = Field(default="", max_length=16)
+    position: int | None = None
+    active: bool = True
+
+
+@admin_router.put("/categories/{code}", response_model=CategoryPublic)
+def put_category(code: str, body: CategoryEdit, session: SessionDep, person: CurrentPerson) -> CategoryPublic:
+    if person.role != "admin":
+        raise Forbidden("forbidden")
+    category = report_service.upsert_category(session, code=code, **body.model_dump())
+    return CategoryPublic.model_validate(category, from_attributes=True)
+
+
+@pages.get("/t/{tracking_code}", response_class=HTMLResponse)
+def track_page(tracking_code: str, request: Request, session: SessionDep) -> HTMLResponse:
+    try:
+        view = report_service.track(session, tracking_code=tracking_code)
+    except DomainError:
+        return error_page(request, status_code=404, title_key="not_found_title", message_key="case_not_found")
+    return render(request, "track.html", case=view)
