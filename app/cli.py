@@ -152,7 +152,6 @@ def qr_rotate(code: Annotated[str, typer.Argument(help="The basic grid's code.")
     """Give a grid a new QR token; the old poster's link then answers "this code was replaced"."""
     from app.db import session_scope
     from app.grids import service as grid_service
-    from app.qr.service import grid_url
 
     settings = _settings()
     try:
@@ -160,7 +159,7 @@ def qr_rotate(code: Annotated[str, typer.Argument(help="The basic grid's code.")
             token = grid_service.rotate_token(session, code=code)
     except DomainError as exc:
         _fail(exc.message_en)
-    typer.echo(f"{code}: new link {grid_url(settings, token)} (print a new poster; the old one now answers 410)")
+    typer.echo(f"{code}: new link {grid_service.grid_url(settings, token)} (print a new poster; the old one now answers 410)")
 
 
 def _render_png(job: tuple[object, str]) -> None:

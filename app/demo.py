@@ -83,5 +83,5 @@ def describe(session: Session, *, settings: Settings) -> tuple[list[DemoLogin], 
         if grid.level != Level.grid:
             continue
         token = grid_service.current_token(session, grid_id=grid.id)
-        links.append(DemoGrid(grid.code, grid.name, f"{settings.public_url}/g/{token}", grid.contact_id is None))
+        links.append(DemoGrid(grid.code, grid.name, grid_service.grid_url(settings, token), grid.contact_id is None))
     return logins, links

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from app import clock
+from app.config import Settings
 from app.errors import Gone, InvalidInput, NotFound
 from app.grids.models import Grid, GridToken, Level
 from app.people.models import Person
@@ -14,6 +15,11 @@ from app.people.models import Person
 def new_token() -> str:
     """An unguessable grid token: 128 bits of randomness, URL-safe (22 characters)."""
     return secrets.token_urlsafe(16)
+
+
+def grid_url(settings: Settings, token: str) -> str:
+    """What a grid's QR code encodes."""
+    return f"{settings.public_url}/g/{token}"
 
 
 def get_by_code(session: Session, *, code: str) -> Grid:

@@ -8,14 +8,10 @@ from sqlmodel import Session, select
 from app.config import Settings
 from app.grids import service as grid_service
 from app.grids.models import Grid, GridToken, Level
+from app.grids.service import grid_url
 from app.people.models import Person
 from app.phones import display_phone
 from app.qr.poster import Poster
-
-
-def grid_url(settings: Settings, token: str) -> str:
-    """What the QR code encodes."""
-    return f"{settings.public_url}/g/{token}"
 
 
 def posters_under(session: Session, *, code: str | None, settings: Settings) -> list[Poster]:
