@@ -159,7 +159,8 @@ def qr_rotate(code: Annotated[str, typer.Argument(help="The basic grid's code.")
             token = grid_service.rotate_token(session, code=code)
     except DomainError as exc:
         _fail(exc.message_en)
-    typer.echo(f"{code}: new link {grid_service.grid_url(settings, token)} (print a new poster; the old one now answers 410)")
+    url = grid_service.grid_url(settings, token)
+    typer.echo(f"{code}: new link {url} (print a new poster; the old one now answers 410)")
 
 
 def _render_png(job: tuple[object, str]) -> None:

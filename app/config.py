@@ -37,8 +37,10 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_seconds: int = 900
     font_path: Path | None = None
+    scheduler: bool = True
+    sweep_interval_seconds: float = 1.0
 
-    @field_validator("rate_limits", mode="before")
+    @field_validator("rate_limits", "scheduler", mode="before")
     @classmethod
     def _on_off(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in {"on", "off"}:

@@ -113,14 +113,23 @@ def session_scope() -> Iterator[Session]:
             raise
 
 
-def begin_immediate(session: Session) -> None:
-    """On SQLite, make the session's next transaction take the write lock at once."""
-    bind = session.get_bind()
-    if bind.dialect.name == "sqlite":
-        session.connection().info  # noqa: B018 - opens the connection
-        conn = session.connection()
-        if not conn.in_transaction():
+@contextmanager
+def write_session() -> Iterator[Session]:
+    """A session whose transaction takes the write lock at once on SQLite (BEGIN IMMEDIATE).
+
+    Read-then-write sequences (claiming due steps, counting attachments) need the lock before the read,
+    or two writers read the same state. On Postgres this is a plain session; use row locks there.
+    The caller commits.
+    """
+    with get_engine().connect() as conn:
+        if conn.dialect.name == "sqlite":
             conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
+        with Session(bind=conn, expire_on_commit=False) as session:
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
 
 
 @contextmanager

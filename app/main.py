@@ -1,20 +1,41 @@
 """The FastAPI application, assembled."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from app import errors_http
 from app.auth.router import router as auth_router
 from app.config import get_settings
+from app.escalation import router as escalation
 from app.grids.pages import router as grid_pages
 from app.health import router as health_router
 from app.reports import router as reports
+from app.reports.attachments_router import router as attachments_router
 from app.reports.intake import IntakeWriter
 from app.reports.ratelimit import AddressLimiter
 
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    app = FastAPI(title="Mashang 码上办", version="0.1.0",
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ticker = None
+        if settings.scheduler:
+            from app.escalation.scheduler import Ticker
+
+            ticker = Ticker(settings)
+            ticker.start()
+        app.state.ticker = ticker
+        try:
+            yield
+        finally:
+            if ticker is not None:
+                ticker.shutdown()
+
+    app = FastAPI(title="Mashang 码上办", version="0.1.0", lifespan=lifespan,
                   description="Scan-to-report for city grid governance, with a 30-minute contact rule.")
     app.state.settings = settings
     errors_http.install(app)
@@ -26,4 +47,7 @@ def create_app() -> FastAPI:
     app.include_router(reports.router)
     app.include_router(reports.admin_router)
     app.include_router(reports.pages)
+    app.include_router(attachments_router)
+    app.include_router(escalation.router)
+    app.include_router(escalation.ack_pages)
     return app

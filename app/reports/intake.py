@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -21,10 +21,11 @@ from app import clock
 from app.config import Settings
 from app.db import get_engine
 from app.errors import Conflict, DomainError, Gone, InvalidInput, NotFound, TooManyRequests
+from app.escalation import service as escalation_service
 from app.grids.models import GridToken
 from app.phones import normalize_phone
 from app.reports import codes, ratelimit
-from app.reports.models import Case, CaseEvent, CaseStatus, Category, Channel, IdempotencyKey
+from app.reports.models import Case, CaseEvent, CaseStatus, Category, Channel, CreatedCase, IdempotencyKey
 from app.reports.schemas import ReportCreate
 
 log = logging.getLogger("mashang.intake")
@@ -39,20 +40,7 @@ events_table = CaseEvent.__table__
 keys_table = IdempotencyKey.__table__
 
 
-@dataclass
-class CreatedCase:
-    """What hooks learn about a case just written (inside its transaction)."""
-
-    id: int
-    tracking_code: str
-    grid_id: int
-    category_code: str
-    created_at: datetime
-    contact_due_at: datetime
-
-
-# Other domains (escalation) plug in here: in-transaction writers and after-commit wake-ups.
-in_transaction_hooks: list[Callable[[Connection, list[CreatedCase]], None]] = []
+# The scheduler registers here to wake at once when a case is committed (the sweep would find it anyway).
 after_commit_hooks: list[Callable[[list[CreatedCase]], None]] = []
 
 
@@ -255,8 +243,7 @@ def _write_in(conn: Connection, batch: list[Pending], *, settings: Settings) -> 
     conn.execute(insert(events_table), [
         {"case_id": c.id, "kind": "created", "at": c.created_at, "public": True, "actor_id": None,
          "detail": {"channel": Channel.qr.value}} for c in created])
-    for hook in in_transaction_hooks:
-        hook(conn, created)
+    escalation_service.schedule_new_cases(conn, created, settings=settings)
     return [_resolve(r, results) for r in results]
 
 

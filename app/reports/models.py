@@ -1,5 +1,6 @@
 """Cases (a resident's report), their categories, events, attachments, idempotency keys and rate counters."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -128,3 +129,15 @@ class RateCounter(SQLModel, table=True):
     window: int = Field(primary_key=True, description="epoch seconds // window length")
     count: int = 0
     expires_at: datetime = timestamp_field(nullable=False, index=True)
+
+
+@dataclass
+class CreatedCase:
+    """What the escalation engine learns about a case just written (inside its transaction)."""
+
+    id: int
+    tracking_code: str
+    grid_id: int
+    category_code: str
+    created_at: datetime
+    contact_due_at: datetime

@@ -1,0 +1,377 @@
+"""The 30-minute rule: page, re-page, warn, escalate; acknowledge, contact, reassign, close.
+
+Every step is a row with a due time (CaseStep). The sweeper runs due steps; each step's effects and
+its "done" mark commit together, so a step happens once however many instances sweep.
+"""
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, func, insert, update
+from sqlmodel import Session, select
+
+from app.config import Settings
+from app.errors import Conflict, Gone, InvalidInput, NotFound
+from app.escalation.models import CaseEscalation, CaseRecipient, CaseStep, EscalationPolicy, StepKind, StepState
+from app.grids.models import Grid
+from app.paging import payload as payloads
+from app.paging.models import Notification
+from app.people.models import Person, Role
+from app.reports.models import Case, CaseEvent, CaseStatus, Category, CreatedCase
+
+steps_table = CaseStep.__table__
+escalations_table = CaseEscalation.__table__
+
+
+# --- policy and the first steps, written in the same transaction as the case ---
+
+def chain_of(conn: Connection, grid_id: int, cache: dict[int, int | None]) -> list[int]:
+    """Grid ids from the case's grid up to the top of the tree."""
+    chain = [grid_id]
+    while True:
+        current = chain[-1]
+        if current not in cache:
+            cache[current] = conn.execute(select(Grid.parent_id).where(Grid.id == current)).scalar_one_or_none()
+        parent = cache[current]
+        if parent is None or parent in chain:
+            return chain
+        chain.append(parent)
+
+
+def policy_from(settings: Settings, chain: list[int]) -> dict:
+    return EscalationPolicy(
+        contact_sla_seconds=settings.contact_sla_seconds, repage_seconds=settings.repage_seconds,
+        warning_lead_seconds=settings.warning_lead_seconds,
+        escalation_step_seconds=settings.escalation_step_seconds, chain=chain,
+    ).model_dump()
+
+
+def schedule_new_cases(conn: Connection, created: list[CreatedCase], *, settings: Settings) -> None:
+    """Copy the policy onto each new case and schedule its page, warning and first escalation."""
+    cache: dict[int, int | None] = {}
+    escalations, steps = [], []
+    for case in created:
+        chain = chain_of(conn, case.grid_id, cache)
+        escalations.append({"case_id": case.id, "policy": policy_from(settings, chain), "level": 0,
+                            "assigned_person_id": None})
+        steps.append(_step(case.id, StepKind.page, 0, case.created_at, case.created_at))
+        warn_at = case.contact_due_at - timedelta(seconds=settings.warning_lead_seconds)
+        if warn_at > case.created_at:
+            steps.append(_step(case.id, StepKind.warning, 0, warn_at, case.created_at))
+        if len(chain) > 1:
+            steps.append(_step(case.id, StepKind.escalate, 1, case.contact_due_at, case.created_at))
+    conn.execute(insert(escalations_table), escalations)
+    conn.execute(insert(steps_table), steps)
+
+
+def _step(case_id: int, kind: StepKind, level: int, due_at: datetime, now: datetime, person_id: int = 0,
+          seq: int = 0) -> dict:
+    return {"case_id": case_id, "kind": kind.value, "level": level, "person_id": person_id, "seq": seq,
+            "due_at": due_at, "state": StepState.pending.value, "done_at": None, "created_at": now}
+
+
+# --- running one step ---
+
+class StepContext:
+    """What a step needs, loaded once."""
+
+    def __init__(self, session: Session, step: CaseStep, now: datetime, settings: Settings) -> None:
+        self.session, self.step, self.now, self.settings = session, step, now, settings
+        self.case = session.get(Case, step.case_id)
+        self.escalation = session.get(CaseEscalation, step.case_id)
+        self.policy = EscalationPolicy(**self.escalation.policy)
+        self.category = session.get(Category, self.case.category_code)
+        self.grid = session.get(Grid, self.case.grid_id)
+
+
+def run_step(session: Session, *, step: CaseStep, now: datetime, settings: Settings) -> None:
+    """Perform one due step (the caller marks it done in the same transaction)."""
+    ctx = StepContext(session, step, now, settings)
+    if ctx.case.status != CaseStatus.open:
+        step.state = StepState.cancelled.value
+        return
+    if step.kind == StepKind.page:
+        _run_page(ctx)
+    elif step.kind == StepKind.repage:
+        _run_repage(ctx)
+    elif step.kind == StepKind.warning:
+        for person in level_recipients(ctx, 0):
+            _notify(ctx, person, kind="warning", level=0)
+        _event(session, ctx.case.id, "warned", now, public=False)
+    elif step.kind == StepKind.escalate:
+        _run_escalate(ctx)
+    step.state = StepState.done.value
+
+
+def level_recipients(ctx: StepContext, level: int) -> list[Person]:
+    """Who holds the post at this level now; level 0 is the assigned worker, else the grid's worker and backup."""
+    session = ctx.session
+    if level == 0 and ctx.escalation.assigned_person_id:
+        person = session.get(Person, ctx.escalation.assigned_person_id)
+        return [person] if person else []
+    if level >= len(ctx.policy.chain):
+        return []
+    grid = session.get(Grid, ctx.policy.chain[level])
+    if grid is None:
+        return []
+    ids = [grid.contact_id] + ([grid.backup_id] if level == 0 else [])
+    people = [session.get(Person, pid) for pid in ids if pid]
+    unique = {p.id: p for p in people if p is not None}
+    return list(unique.values())
+
+
+def _run_page(ctx: StepContext) -> None:
+    step = ctx.step
+    if step.person_id:
+        person = ctx.session.get(Person, step.person_id)
+        people = [person] if person else []
+    else:
+        people = level_recipients(ctx, step.level)
+    if not people:
+        _record_vacancy(ctx, step.level)
+        _escalate_now(ctx, step.level + 1)
+        return
+    for person in people:
+        _page(ctx, person, kind="page", level=step.level)
+    if step.level == 0:
+        _event(ctx.session, ctx.case.id, "paged", ctx.now, public=True, detail={"level": 0})
+
+
+def _run_repage(ctx: StepContext) -> None:
+    step = ctx.step
+    recipient = _recipient(ctx.session, ctx.case.id, step.person_id)
+    person = ctx.session.get(Person, step.person_id)
+    if recipient is None or person is None or recipient.acked_at is not None:
+        return
+    _notify(ctx, person, kind="repage", level=step.level, recipient=recipient)
+    _event(ctx.session, ctx.case.id, "repaged", ctx.now, public=False, detail={"level": step.level})
+    if step.seq < ctx.policy.max_repages:
+        interval = timedelta(seconds=ctx.policy.repage_seconds)
+        # After downtime, the missed re-pages collapse into this one: the next is an interval from now.
+        next_due = step.due_at + interval if step.due_at + interval > ctx.now else ctx.now + interval
+        _add_step(ctx.session, ctx.case.id, StepKind.repage, step.level, next_due, ctx.now, person.id, step.seq + 1)
+
+
+def _run_escalate(ctx: StepContext) -> None:
+    level = ctx.step.level
+    ctx.escalation.level = max(ctx.escalation.level, level)
+    ctx.session.add(ctx.escalation)
+    _event(ctx.session, ctx.case.id, "escalated", ctx.now, public=True, detail={"level": level})
+    if level == 1:
+        for worker in level_recipients(ctx, 0):
+            _notify(ctx, worker, kind="escalation", level=0)
+    people = level_recipients(ctx, level)
+    if not people:
+        _record_vacancy(ctx, level)
+        _escalate_now(ctx, level + 1)
+        return
+    for person in people:
+        _page(ctx, person, kind="escalation", level=level)
+    if level + 1 < len(ctx.policy.chain):
+        due = ctx.case.contact_due_at + timedelta(seconds=ctx.policy.escalation_step_seconds * level)
+        _add_step(ctx.session, ctx.case.id, StepKind.escalate, level + 1, max(due, ctx.now), ctx.now)
+
+
+def _escalate_now(ctx: StepContext, level: int) -> None:
+    """A vacant level is skipped at once: the next level's escalation is brought forward to now."""
+    if level >= len(ctx.policy.chain):
+        _event(ctx.session, ctx.case.id, "nobody_to_page", ctx.now, public=False, detail={"level": level})
+        return
+    pending = ctx.session.exec(select(CaseStep).where(
+        CaseStep.case_id == ctx.case.id, CaseStep.kind == StepKind.escalate, CaseStep.level == level,
+        CaseStep.state == StepState.pending)).first()
+    if pending is not None:
+        pending.due_at = min(pending.due_at, ctx.now)
+        ctx.session.add(pending)
+        return
+    done = ctx.session.exec(select(CaseStep.id).where(
+        CaseStep.case_id == ctx.case.id, CaseStep.kind == StepKind.escalate, CaseStep.level == level)).first()
+    if done is None:
+        _add_step(ctx.session, ctx.case.id, StepKind.escalate, level, ctx.now, ctx.now)
+
+
+def _record_vacancy(ctx: StepContext, level: int) -> None:
+    grid_id = ctx.policy.chain[level] if level < len(ctx.policy.chain) else None
+    grid = ctx.session.get(Grid, grid_id) if grid_id else None
+    _event(ctx.session, ctx.case.id, "vacant", ctx.now, public=False,
+           detail={"level": level, "grid": grid.code if grid else None,
+                   "reason": "grid without a worker" if level == 0 else "post vacant"})
+
+
+def _page(ctx: StepContext, person: Person, *, kind: str, level: int) -> None:
+    """Page a person (ack link, notification) and schedule their first re-page."""
+    recipient = ensure_recipient(ctx.session, case_id=ctx.case.id, person_id=person.id, level=level, now=ctx.now)
+    _notify(ctx, person, kind=kind, level=level, recipient=recipient)
+    if recipient.acked_at is None and ctx.policy.max_repages > 0:
+        seq = (ctx.session.exec(select(func.max(CaseStep.seq)).where(
+            CaseStep.case_id == ctx.case.id, CaseStep.kind == StepKind.repage, CaseStep.person_id == person.id,
+            CaseStep.level == level)).one() or 0) + 1
+        _add_step(ctx.session, ctx.case.id, StepKind.repage, level,
+                  ctx.now + timedelta(seconds=ctx.policy.repage_seconds), ctx.now, person.id, seq)
+
+
+def _notify(ctx: StepContext, person: Person, *, kind: str, level: int,
+            recipient: CaseRecipient | None = None) -> None:
+    recipient = recipient or _recipient(ctx.session, ctx.case.id, person.id)
+    ack_url = f"{ctx.settings.public_url}/a/{recipient.ack_token}" if recipient else None
+    notification_id = payloads.new_id()
+    body = payloads.build(notification_id=notification_id, kind=kind, level=level,
+                          recipient=payloads.staff_recipient(person), case=ctx.case, category=ctx.category,
+                          grid=ctx.grid, ack_url=ack_url)
+    ctx.session.add(Notification(
+        id=notification_id, case_id=ctx.case.id, step_id=ctx.step.id, recipient_key=f"person:{person.id}:{kind}",
+        person_id=person.id, phone=person.phone, kind=kind, level=level, channel=channel_name(ctx.settings),
+        payload=body, next_attempt_at=ctx.now, created_at=ctx.now))
+
+
+def notify_resident(session: Session, *, case: Case, settings: Settings, now: datetime, step_id: int | None = None,
+                    event: str) -> None:
+    """A resident_update: no ack link; the gateway turns it into an SMS."""
+    notification_id = payloads.new_id()
+    body = payloads.build(notification_id=notification_id, kind="resident_update", level=0,
+                          recipient=payloads.resident_recipient(case), case=case,
+                          category=session.get(Category, case.category_code), grid=session.get(Grid, case.grid_id),
+                          ack_url=None)
+    session.add(Notification(
+        id=notification_id, case_id=case.id, step_id=step_id, recipient_key=f"resident:{event}",
+        person_id=None, phone=case.contact_phone, kind="resident_update", level=0,
+        channel=channel_name(settings), payload=body, next_attempt_at=now, created_at=now))
+
+
+def channel_name(settings: Settings) -> str:
+    return "webhook" if settings.pager_webhook_url else "log"
+
+
+def _add_step(session: Session, case_id: int, kind: StepKind, level: int, due_at: datetime, now: datetime,
+              person_id: int = 0, seq: int = 0) -> None:
+    session.add(CaseStep(case_id=case_id, kind=kind.value, level=level, person_id=person_id, seq=seq, due_at=due_at,
+                         created_at=now))
+
+
+def _recipient(session: Session, case_id: int, person_id: int) -> CaseRecipient | None:
+    return session.exec(select(CaseRecipient).where(CaseRecipient.case_id == case_id,
+                                                    CaseRecipient.person_id == person_id)).first()
+
+
+def ensure_recipient(session: Session, *, case_id: int, person_id: int, level: int, now: datetime) -> CaseRecipient:
+    recipient = _recipient(session, case_id, person_id)
+    if recipient is None:
+        recipient = CaseRecipient(case_id=case_id, person_id=person_id, level=level,
+                                  ack_token=secrets.token_urlsafe(24), created_at=now)
+        session.add(recipient)
+        session.flush()
+    return recipient
+
+
+def _event(session: Session, case_id: int, kind: str, at: datetime, *, public: bool, actor_id: int | None = None,
+           detail: dict | None = None) -> None:
+    session.add(CaseEvent(case_id=case_id, kind=kind, at=at, public=public, actor_id=actor_id, detail=detail))
+
+
+def _cancel_steps(session: Session, *, case_id: int, person_id: int | None = None,
+                  kind: StepKind | None = None) -> None:
+    stmt = update(steps_table).where(steps_table.c.case_id == case_id, steps_table.c.state == StepState.pending.value)
+    if person_id is not None:
+        stmt = stmt.where(steps_table.c.person_id == person_id)
+    if kind is not None:
+        stmt = stmt.where(steps_table.c.kind == kind.value)
+    session.exec(stmt.values(state=StepState.cancelled.value))
+
+
+# --- what people do ---
+
+def recipient_by_token(session: Session, *, token: str) -> tuple[CaseRecipient, Case]:
+    """The ack link's recipient and case; 404 unknown, 410 once the case is closed."""
+    recipient = session.exec(select(CaseRecipient).where(CaseRecipient.ack_token == token)).first() \
+        if token and len(token) <= 64 else None
+    if recipient is None:
+        raise NotFound("ack_not_found", field="token")
+    case = session.get(Case, recipient.case_id)
+    if case.status == CaseStatus.closed:
+        raise Gone("case_closed", field="token")
+    return recipient, case
+
+
+def acknowledge(session: Session, *, token: str, now: datetime) -> tuple[CaseRecipient, Case]:
+    """"I've got it": re-paging of this recipient stops; the deadline does not move."""
+    recipient, case = recipient_by_token(session, token=token)
+    if recipient.acked_at is None:
+        recipient.acked_at = now
+        session.add(recipient)
+        _cancel_steps(session, case_id=case.id, person_id=recipient.person_id, kind=StepKind.repage)
+        _event(session, case.id, "acknowledged", now, public=True, actor_id=recipient.person_id)
+        session.flush()
+    return recipient, case
+
+
+def record_contact(session: Session, *, case: Case, person_id: int | None, now: datetime, settings: Settings,
+                   via: str, note: str | None = None) -> Case:
+    """The resident was contacted: the 30-minute rule is met (or late), escalation stops."""
+    if case.status == CaseStatus.closed:
+        raise Gone("case_closed")
+    if case.status != CaseStatus.open:
+        return case  # contacted already: saying it twice changes nothing
+    case.status = CaseStatus.contacted.value
+    case.contacted_at = now
+    case.contacted_on_time = now <= case.contact_due_at
+    session.add(case)
+    _cancel_steps(session, case_id=case.id)
+    if person_id is not None:
+        recipient = _recipient(session, case.id, person_id)
+        if recipient is not None and recipient.acked_at is None:
+            recipient.acked_at = now
+            session.add(recipient)
+    _event(session, case.id, "contacted", now, public=True, actor_id=person_id,
+           detail={"on_time": case.contacted_on_time, "via": via, "note": (note or "")[:500] or None})
+    notify_resident(session, case=case, settings=settings, now=now, event="contacted")
+    session.flush()
+    return case
+
+
+def contact_by_token(session: Session, *, token: str, now: datetime, settings: Settings) -> Case:
+    recipient, case = recipient_by_token(session, token=token)
+    return record_contact(session, case=case, person_id=recipient.person_id, now=now, settings=settings,
+                          via="ack_link")
+
+
+def reassign(session: Session, *, case: Case, worker_phone: str, actor_id: int, now: datetime) -> Person:
+    """Give the case to another worker, who is paged at once; the deadline does not move."""
+    from app.people import service as people_service
+    from app.phones import normalize_phone
+
+    if case.status == CaseStatus.closed:
+        raise Gone("case_closed")
+    worker = people_service.get_by_phone(session, phone=normalize_phone(worker_phone, field="worker_phone"))
+    if worker is None or worker.role != Role.worker:
+        raise InvalidInput("validation_error", field="worker_phone", message="找不到这位网格员",
+                           message_en="No grid worker with this phone")
+    escalation = session.get(CaseEscalation, case.id)
+    if escalation.assigned_person_id == worker.id:
+        raise Conflict("validation_error", field="worker_phone", message="案件已分配给这位网格员",
+                       message_en="The case is already assigned to this worker")
+    escalation.assigned_person_id = worker.id
+    session.add(escalation)
+    _event(session, case.id, "reassigned", now, public=True, actor_id=actor_id, detail={"to": worker.id})
+    if case.status == CaseStatus.open:
+        seq = (session.exec(select(func.max(CaseStep.seq)).where(
+            CaseStep.case_id == case.id, CaseStep.kind == StepKind.page, CaseStep.person_id == worker.id)).one()
+            or 0) + 1
+        _add_step(session, case.id, StepKind.page, 0, now, now, worker.id, seq)
+    session.flush()
+    return worker
+
+
+def close(session: Session, *, case: Case, actor_id: int | None, now: datetime, settings: Settings,
+          note: str | None = None) -> Case:
+    """Close the case: everything pending stops and ack links die (410)."""
+    if case.status == CaseStatus.closed:
+        return case
+    case.status = CaseStatus.closed.value
+    case.closed_at = now
+    session.add(case)
+    _cancel_steps(session, case_id=case.id)
+    _event(session, case.id, "closed", now, public=True, actor_id=actor_id, detail={"note": note} if note else None)
+    notify_resident(session, case=case, settings=settings, now=now, event="closed")
+    session.flush()
+    return case
+

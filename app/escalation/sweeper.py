@@ -1,0 +1,73 @@
+"""The sweep: claim due steps (SKIP LOCKED on Postgres, BEGIN IMMEDIATE on SQLite), run each once."""
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app import clock
+from app.config import Settings
+from app.db import get_engine, write_session
+from app.escalation import service
+from app.escalation.models import CaseStep, StepState
+
+log = logging.getLogger("mashang.sweep")
+BATCH = 200
+RETRY_FAILED_STEP = timedelta(seconds=30)
+
+
+def _claim_query(session: Session, now: datetime, limit: int):
+    query = (select(CaseStep).where(CaseStep.state == StepState.pending, CaseStep.due_at <= now)
+             .order_by(CaseStep.due_at, CaseStep.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return query
+
+
+def sweep_once(*, settings: Settings, now: datetime | None = None, limit: int = BATCH) -> int:
+    """Run up to limit due steps in one transaction; a failing step is retried later, never stops the rest."""
+    now = now or clock.now()
+    with write_session() as session:
+        steps = session.exec(_claim_query(session, now, limit)).all()
+        for step in steps:
+            try:
+                with session.begin_nested():
+                    service.run_step(session, step=step, now=now, settings=settings)
+                    step.done_at = now
+                    session.add(step)
+            except Exception:  # noqa: BLE001 - one bad case must not stall every other
+                log.exception("step %s (%s, case %s) failed; retrying in %ss", step.id, step.kind, step.case_id,
+                              RETRY_FAILED_STEP.seconds)
+                session.expire(step)
+                step.due_at = now + RETRY_FAILED_STEP
+                session.add(step)
+        session.commit()
+        return len(steps)
+
+
+def sweep(*, settings: Settings, now: datetime | None = None) -> int:
+    """Run every due step (new steps that fall due meanwhile included), in batches."""
+    total = 0
+    for _ in range(1000):
+        ran = sweep_once(settings=settings, now=now)
+        total += ran
+        if ran == 0:
+            break
+    return total
+
+
+def overdue(*, now: datetime | None = None, grace_seconds: int = 10) -> tuple[float | None, int, list[int]]:
+    """(lag of the oldest due step in seconds, how many are overdue by more than grace, a few of their ids)."""
+    now = now or clock.now()
+    with Session(get_engine()) as session:
+        oldest = session.exec(select(func.min(CaseStep.due_at)).where(CaseStep.state == StepState.pending,
+                                                                       CaseStep.due_at <= now)).one()
+        limit = now - timedelta(seconds=grace_seconds)
+        stalled = session.exec(select(CaseStep.id).where(CaseStep.state == StepState.pending,
+                                                         CaseStep.due_at <= limit).order_by(CaseStep.due_at)
+                               .limit(20)).all()
+        count = session.exec(select(func.count()).select_from(CaseStep).where(
+            CaseStep.state == StepState.pending, CaseStep.due_at <= limit)).one() if stalled else 0
+    lag = None if oldest is None else max(0.0, (now - clock.as_utc(oldest)).total_seconds())
+    return lag, count, list(stalled)

@@ -1,0 +1,127 @@
+"""The outbox sender: claim due notifications, deliver outside any transaction, record every attempt.
+
+Delivery is at least once: a claim is a lease (the row's next attempt moves into the future); if the
+process dies mid-send, the lease runs out and another sweep sends it again with the same id.
+"""
+
+import logging
+import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from app import clock
+from app.config import Settings
+from app.db import get_engine, write_session
+from app.paging.channels import Channel, DeliveryResult, LogChannel, Outgoing, WebhookChannel
+from app.paging.models import DeliveryAttempt, Notification, NotificationState, PushSubscription
+from app.reports.models import CaseEvent
+
+log = logging.getLogger("mashang.paging")
+LEASE = timedelta(seconds=30)
+BATCH = 50
+BASE_BACKOFF_SECONDS = 5.0
+MAX_BACKOFF_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class Claimed:
+    outgoing: Outgoing
+    case_id: int
+
+
+def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
+    """Exponential with full jitter, capped; a gateway's Retry-After is honoured when it asks for longer."""
+    ceiling = min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2 ** max(0, attempt - 1))
+    delay = random.uniform(ceiling / 2, ceiling)
+    return max(delay, retry_after or 0.0)
+
+
+class Sender:
+    """Delivers the outbox through the configured channels; one per process."""
+
+    def __init__(self, settings: Settings, channels: dict[str, Channel] | None = None) -> None:
+        self.settings = settings
+        self.channels: dict[str, Channel] = channels or default_channels(settings)
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pager")
+
+    def claim(self, *, now: datetime, limit: int = BATCH) -> list[Claimed]:
+        with write_session() as session:
+            query = (select(Notification).where(Notification.state == NotificationState.pending,
+                                                Notification.next_attempt_at <= now)
+                     .order_by(Notification.next_attempt_at).limit(limit))
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = session.exec(query).all()
+            claimed = []
+            for row in rows:
+                row.attempts += 1
+                row.next_attempt_at = now + LEASE
+                session.add(row)
+                claimed.append(Claimed(Outgoing(id=row.id, channel=row.channel, payload=row.payload,
+                                                attempt=row.attempts), row.case_id))
+            session.commit()
+            return claimed
+
+    def deliver_due(self, *, now: datetime | None = None) -> int:
+        """Send what is due, in parallel; returns how many were attempted."""
+        now = now or clock.now()
+        claimed = self.claim(now=now)
+        if not claimed:
+            return 0
+        results = list(self._pool.map(self._send, claimed))
+        self.record(claimed, results)
+        return len(claimed)
+
+    def _send(self, item: Claimed) -> DeliveryResult:
+        channel = self.channels.get(item.outgoing.channel)
+        if channel is None:
+            return DeliveryResult(ok=False, error=f"no channel {item.outgoing.channel!r} configured")
+        try:
+            return channel.send(item.outgoing)
+        except Exception as exc:  # noqa: BLE001 - a channel bug is a failed attempt, not a lost page
+            log.exception("channel %s failed", item.outgoing.channel)
+            return DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
+
+    def record(self, claimed: list[Claimed], results: list[DeliveryResult]) -> None:
+        now = clock.now()
+        with Session(get_engine(), expire_on_commit=False) as session:
+            for item, result in zip(claimed, results, strict=True):
+                row = session.get(Notification, item.outgoing.id)
+                session.add(DeliveryAttempt(notification_id=row.id, attempt=item.outgoing.attempt, at=now,
+                                            status_code=result.status_code, latency_ms=result.latency_ms,
+                                            error=result.error, ok=result.ok))
+                if result.ok:
+                    row.state = NotificationState.delivered.value
+                    row.delivered_at = now
+                    row.last_error = None
+                    session.add(CaseEvent(case_id=item.case_id, kind="delivered", at=now, public=False,
+                                          detail={"notification": row.id, "kind": row.kind, "attempt": row.attempts}))
+                elif result.gone:
+                    row.state = NotificationState.delivered.value
+                    row.last_error = result.error
+                    _forget_subscription(session, item.outgoing.endpoint)
+                else:
+                    row.next_attempt_at = now + timedelta(seconds=backoff_seconds(row.attempts,
+                                                                                  result.retry_after_seconds))
+                    row.last_error = result.error
+                    session.add(CaseEvent(case_id=item.case_id, kind="delivery_failed", at=now, public=False,
+                                          detail={"notification": row.id, "attempt": row.attempts,
+                                                  "error": result.error}))
+                session.add(row)
+            session.commit()
+
+
+def _forget_subscription(session: Session, endpoint: str | None) -> None:
+    if endpoint:
+        for sub in session.exec(select(PushSubscription).where(PushSubscription.endpoint == endpoint)):
+            session.delete(sub)
+
+
+def default_channels(settings: Settings) -> dict[str, Channel]:
+    channels: dict[str, Channel] = {"log": LogChannel()}
+    if settings.pager_webhook_url:
+        channels["webhook"] = WebhookChannel(settings.pager_webhook_url, settings.pager_webhook_secret)
+    return channels
