@@ -21,6 +21,8 @@ qr_cli = typer.Typer(help="QR codes and print-ready posters for basic grids.", n
 cli.add_typer(grids_cli, name="grids")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(qr_cli, name="qr")
+push_cli = typer.Typer(help="Web Push for staff browsers.", no_args_is_help=True)
+cli.add_typer(push_cli, name="push")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -218,6 +220,15 @@ def qr_export(
                     _render_png(job)
                     progress.advance(task)
     typer.echo(f"wrote {len(posters)} poster(s) to {target}")
+
+
+@push_cli.command("keys")
+def push_keys() -> None:
+    """Make a VAPID key pair; put the two lines it prints in the environment (or .env) of every instance."""
+    from app.paging.webpush import new_vapid_keys
+
+    public, private = new_vapid_keys()
+    typer.echo(f"MASHANG_VAPID_PUBLIC_KEY={public}\nMASHANG_VAPID_PRIVATE_KEY={private}")
 
 
 def main() -> None:

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_seconds: int = 900
     font_path: Path | None = None
+    vapid_public_key: str | None = None
+    vapid_private_key: str | None = None
+    vapid_subject: str = "mailto:ops@mashang.invalid"
     scheduler: bool = True
     sweep_interval_seconds: float = 1.0
 
@@ -76,6 +79,10 @@ class Settings(BaseSettings):
     @property
     def secure_cookies(self) -> bool:
         return self.public_url.startswith("https://")
+
+    @property
+    def web_push_enabled(self) -> bool:
+        return bool(self.vapid_public_key and self.vapid_private_key)
 
     @property
     def demo_passwords_allowed(self) -> bool:

@@ -15,7 +15,7 @@ from app.errors import Conflict, Gone, InvalidInput, NotFound
 from app.escalation.models import CaseEscalation, CaseRecipient, CaseStep, EscalationPolicy, StepKind, StepState
 from app.grids.models import Grid
 from app.paging import payload as payloads
-from app.paging.models import Notification
+from app.paging.models import Notification, PushSubscription
 from app.people.models import Person, Role
 from app.reports.models import Case, CaseEvent, CaseStatus, Category, CreatedCase
 
@@ -222,6 +222,18 @@ def _notify(ctx: StepContext, person: Person, *, kind: str, level: int,
         id=notification_id, case_id=ctx.case.id, step_id=ctx.step.id, recipient_key=f"person:{person.id}:{kind}",
         person_id=person.id, phone=person.phone, kind=kind, level=level, channel=channel_name(ctx.settings),
         payload=body, next_attempt_at=ctx.now, created_at=ctx.now))
+    if ctx.settings.web_push_enabled:
+        # The same page to each of the person's browsers too; the gateway (SMS, voice) stays the one of record.
+        for subscription in ctx.session.exec(select(PushSubscription).where(PushSubscription.person_id == person.id)):
+            push_id = payloads.new_id()
+            push_body = payloads.build(notification_id=push_id, kind=kind, level=level,
+                                       recipient=payloads.staff_recipient(person), case=ctx.case,
+                                       category=ctx.category, grid=ctx.grid, ack_url=ack_url)
+            ctx.session.add(Notification(
+                id=push_id, case_id=ctx.case.id, step_id=ctx.step.id,
+                recipient_key=f"push:{subscription.id}:{kind}", person_id=person.id, phone=person.phone, kind=kind,
+                level=level, channel="webpush", endpoint=subscription.endpoint, payload=push_body,
+                next_attempt_at=ctx.now, created_at=ctx.now))
 
 
 def notify_resident(session: Session, *, case: Case, settings: Settings, now: datetime, step_id: int | None = None,

@@ -61,7 +61,7 @@ class Sender:
                 row.next_attempt_at = now + LEASE
                 session.add(row)
                 claimed.append(Claimed(Outgoing(id=row.id, channel=row.channel, payload=row.payload,
-                                                attempt=row.attempts), row.case_id))
+                                                attempt=row.attempts, endpoint=row.endpoint), row.case_id))
             session.commit()
             return claimed
 
@@ -120,8 +120,22 @@ def _forget_subscription(session: Session, endpoint: str | None) -> None:
             session.delete(sub)
 
 
+def subscription_keys(endpoint: str | None) -> tuple[str, str] | None:
+    """(p256dh, auth) of a live subscription, or None if it was removed."""
+    if not endpoint:
+        return None
+    with Session(get_engine()) as session:
+        row = session.exec(select(PushSubscription).where(PushSubscription.endpoint == endpoint)).first()
+        return (row.p256dh, row.auth) if row else None
+
+
 def default_channels(settings: Settings) -> dict[str, Channel]:
     channels: dict[str, Channel] = {"log": LogChannel()}
     if settings.pager_webhook_url:
         channels["webhook"] = WebhookChannel(settings.pager_webhook_url, settings.pager_webhook_secret)
+    if settings.web_push_enabled:
+        from app.paging.webpush import WebPushChannel
+
+        channels["webpush"] = WebPushChannel(private_key=settings.vapid_private_key, subject=settings.vapid_subject,
+                                             keys_for=subscription_keys)
     return channels

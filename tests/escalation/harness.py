@@ -13,7 +13,7 @@ from app.escalation import sweeper
 from app.grids import service as grid_service
 from app.grids.models import Grid
 from app.paging.channels import FakeChannel
-from app.paging.sender import Sender
+from app.paging.sender import Sender, default_channels
 from app.reports import intake
 from app.reports.models import Case, CaseEvent
 from app.reports.schemas import ReportCreate
@@ -31,7 +31,9 @@ class Timeline:
     def __post_init__(self) -> None:
         clock.set_source(lambda: self.now)
         self.settings = get_settings()
-        self.sender = Sender(self.settings, channels={"log": self.pager, "webhook": self.pager})
+        # Real channels where configured (Web Push to a fake push service), the fake pager for the gateway.
+        self.sender = Sender(self.settings, channels={**default_channels(self.settings), "log": self.pager,
+                                                      "webhook": self.pager})
 
     def at(self, minutes: float) -> list[dict]:
         """Go to T0 + minutes, run what is due, return the payloads delivered now."""
