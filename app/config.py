@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     escalation_step_seconds: int = 1800
     pager_webhook_url: str | None = None
     pager_webhook_secret: str | None = None
+    pager_min_interval_seconds: int = 60
     rate_limits: bool = True
     session_ttl_seconds: int = 12 * 3600
     login_max_failures: int = 5

@@ -20,6 +20,8 @@ class Notification(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("step_id", "recipient_key"),
         Index("ix_notification_state_next_attempt_at", "state", "next_attempt_at"),
+        # "When did this phone last get a call?" for the gateway's once-a-minute limit.
+        Index("ix_notification_phone_delivered_at", "phone", "delivered_at"),
     )
 
     id: str = Field(primary_key=True, max_length=40)  # the payload's "id"; receivers deduplicate by it

@@ -10,9 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app import clock
+from app.clock import as_utc
 from app.config import Settings
 from app.db import get_engine, write_session
 from app.paging.channels import Channel, DeliveryResult, LogChannel, Outgoing, WebhookChannel
@@ -21,6 +23,8 @@ from app.reports.models import CaseEvent
 
 log = logging.getLogger("mashang.paging")
 LEASE = timedelta(seconds=30)
+# Which of several notifications to one phone about one case is sent when they are coalesced.
+PRIORITY = {"escalation": 4, "warning": 3, "page": 2, "repage": 1, "resident_update": 0}
 BATCH = 50
 BASE_BACKOFF_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 600.0
@@ -54,7 +58,7 @@ class Sender:
                      .order_by(Notification.next_attempt_at).limit(limit))
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            rows = session.exec(query).all()
+            rows = self._pace(session, session.exec(query).all(), now=now)
             claimed = []
             for row in rows:
                 row.attempts += 1
@@ -64,6 +68,46 @@ class Sender:
                                                 attempt=row.attempts, endpoint=row.endpoint), row.case_id))
             session.commit()
             return claimed
+
+    def _pace(self, session: Session, rows: list[Notification], *, now: datetime) -> list[Notification]:
+        """Meet the gateway's once-a-minute limit per phone by coalescing, never by dropping.
+
+        Of several due notifications to one phone about one case, the most important is sent and the others
+        are marked coalesced into it (a warning carries everything a re-page did). Anything else to a phone
+        that was called less than a minute ago waits for the minute to pass.
+        """
+        interval = timedelta(seconds=self.settings.pager_min_interval_seconds)
+        if interval.total_seconds() <= 0:
+            return rows
+        paced = [r for r in rows if r.channel != "webhook"]
+        by_phone: dict[str, list[Notification]] = {}
+        for row in rows:
+            if row.channel == "webhook":
+                by_phone.setdefault(row.phone, []).append(row)
+        for phone, due in by_phone.items():
+            last = session.exec(select(func.max(Notification.delivered_at)).where(
+                Notification.phone == phone, Notification.channel == "webhook",
+                Notification.delivered_at > now - interval)).one()
+            leased = session.exec(select(Notification.id).where(
+                Notification.phone == phone, Notification.channel == "webhook",
+                Notification.state == NotificationState.pending, Notification.attempts > 0,
+                Notification.next_attempt_at > now)).first()
+            due.sort(key=lambda r: (-PRIORITY.get(r.kind, 0), r.created_at))
+            chosen = due[0]
+            for other in due[1:]:
+                if other.case_id == chosen.case_id:
+                    other.state = NotificationState.coalesced.value
+                    other.last_error = f"coalesced into {chosen.id}"
+                else:
+                    other.next_attempt_at = now + interval
+                session.add(other)
+            if last is not None or leased is not None:
+                wait_until = (as_utc(last) + interval) if last is not None else now + interval
+                chosen.next_attempt_at = max(wait_until, now + timedelta(seconds=1))
+                session.add(chosen)
+                continue
+            paced.append(chosen)
+        return paced
 
     def deliver_due(self, *, now: datetime | None = None) -> int:
         """Send what is due, in parallel; returns how many were attempted."""

@@ -118,6 +118,7 @@ def upgrade() -> None:
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notification_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_notification_state_next_attempt_at', ['state', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_notification_phone_delivered_at', ['phone', 'delivered_at'], unique=False)
 
     op.create_table('delivery_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -142,6 +143,7 @@ def downgrade() -> None:
 
     op.drop_table('delivery_attempt')
     with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_notification_phone_delivered_at')
         batch_op.drop_index('ix_notification_state_next_attempt_at')
         batch_op.drop_index(batch_op.f('ix_notification_case_id'))
 
