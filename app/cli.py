@@ -13,7 +13,7 @@ from app.config import Settings, SettingsError, get_settings
 from app.errors import DomainError
 
 cli = typer.Typer(help="码上办 Mashang: scan-to-report for city grid governance.", no_args_is_help=True,
-                  add_completion=False)
+                  add_completion=False, pretty_exceptions_enable=False)
 grids_cli = typer.Typer(help="The grid tree (street → community → grid).", no_args_is_help=True)
 users_cli = typer.Typer(help="Staff: grid workers, dispatchers, supervisors, departments, admins.",
                         no_args_is_help=True)
@@ -232,4 +232,12 @@ def push_keys() -> None:
 
 
 def main() -> None:
-    cli()
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        cli()
+    except (OperationalError, ProgrammingError) as exc:
+        # The usual cause is a database that was never migrated, or one that does not answer.
+        typer.secho(f"database error: {exc.orig}", fg=typer.colors.RED, err=True)
+        typer.secho("Is MASHANG_DATABASE_URL right, and has `mashang migrate` been run?", err=True)
+        sys.exit(1)

@@ -20,8 +20,8 @@ def posters_under(session: Session, *, code: str | None, settings: Settings) -> 
     if not grids:
         return []
     by_id = {g.id: g for g in session.exec(select(Grid).where(Grid.level != Level.grid))}
-    tokens = dict(session.exec(select(GridToken.grid_id, GridToken.token).where(GridToken.replaced_at.is_(None))))
-    phones = dict(session.exec(select(Person.id, Person.phone)))
+    tokens = dict(session.exec(select(GridToken.grid_id, GridToken.token).where(GridToken.replaced_at.is_(None))).all())
+    phones = dict(session.exec(select(Person.id, Person.phone)).all())
     posters = []
     for grid in grids:
         token = tokens.get(grid.id) or grid_service.issue_token(session, grid=grid)
