@@ -58,9 +58,16 @@ def serve(
 
     from app import migrate as migrations
 
+    # The options are settings too: the app (built in each worker from the environment) must see them, or
+    # ack links and QR URLs would name the default port while the server listens on another.
+    if host is not None:
+        os.environ["MASHANG_HOST"] = host
+    if port is not None:
+        os.environ["MASHANG_PORT"] = str(port)
+    get_settings.cache_clear()
     settings = _settings()
     migrations.upgrade(settings)
-    uvicorn.run("app.main:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+    uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port,
                 workers=workers, access_log=False, proxy_headers=True, log_level="info")
 
 

@@ -1,7 +1,7 @@
 """Request dependencies: the database session (committed at the boundary) and the current person."""
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlmodel import Session
@@ -9,7 +9,7 @@ from sqlmodel import Session
 from app.auth import service as auth_service
 from app.auth.models import AuthSession
 from app.config import Settings, get_settings
-from app.db import get_engine
+from app.db import get_engine, write_session
 from app.errors import Forbidden, Unauthorized
 from app.people.models import Person
 
@@ -19,8 +19,39 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def get_db() -> Iterator[Session]:
-    """One unit of work per request: committed if the route succeeds, rolled back on any error."""
+Endpoint = TypeVar("Endpoint", bound=Callable)
+
+
+def writes(endpoint: Endpoint) -> Endpoint:
+    """Mark a GET route that writes (a logged view of a phone number): its session takes the write lock early."""
+    endpoint.__mashang_writes__ = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def locks_itself(endpoint: Endpoint) -> Endpoint:
+    """Mark a write route whose request session only reads: it takes the write lock itself, briefly, in its own
+    session (an upload decodes an image first). Giving its request session the lock too would deadlock."""
+    endpoint.__mashang_writes__ = False  # type: ignore[attr-defined]
+    return endpoint
+
+
+def _is_write(request: Request) -> bool:
+    marked = getattr(request.scope.get("endpoint"), "__mashang_writes__", None)
+    return marked if marked is not None else request.method not in SAFE_METHODS
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One unit of work per request: committed if the route succeeds, rolled back on any error.
+
+    On SQLite a request that writes begins with BEGIN IMMEDIATE: a plain BEGIN reads first and upgrades to a
+    write later, and that upgrade fails at once ("database is locked") when the sweeper or another request
+    committed in between, whatever the busy timeout. Reads keep plain BEGIN and stay concurrent under WAL.
+    """
+    if _is_write(request) and get_engine().dialect.name == "sqlite":
+        with write_session() as session:
+            yield session
+            session.commit()
+        return
     with Session(get_engine(), expire_on_commit=False) as session:
         try:
             yield session

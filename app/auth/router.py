@@ -37,6 +37,7 @@ def login(body: LoginRequest, request: Request, response: Response, session: Ses
         result = auth_service.login(session, phone=body.phone, password=body.password, client=client,
                                     settings=settings)
     except Unauthorized:
+        session.rollback()  # let go of the request's write lock (SQLite) before the failure is written apart
         with session_scope() as failures:
             auth_service.record_failure(failures, phone=body.phone, client=client)
         raise

@@ -4,6 +4,7 @@ Deadlines live in the database; this only decides when to look. Every instance r
 """
 
 import logging
+import threading
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -25,6 +26,7 @@ class Ticker:
     def __init__(self, settings: Settings, sender: Sender | None = None) -> None:
         self.settings = settings
         self.sender = sender or Sender(settings)
+        self._stopping = threading.Event()
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"max_instances": 1, "coalesce": True,
                                                                          "misfire_grace_time": 30})
 
@@ -40,6 +42,8 @@ class Ticker:
         health.scheduler_status["running"] = True
 
     def shutdown(self) -> None:
+        """Stop between batches (a long backlog must not hold a restart up), then wait for the running job."""
+        self._stopping.set()
         if self.wake in intake.after_commit_hooks:
             intake.after_commit_hooks.remove(self.wake)
         self.scheduler.shutdown(wait=True)
@@ -57,14 +61,14 @@ class Ticker:
 
     def sweep(self) -> None:
         try:
-            if sweeper.sweep(settings=self.settings) > 0:
+            if sweeper.sweep(settings=self.settings, stop=self._stopping.is_set) > 0:
                 self._run_now("deliver")
         except Exception:  # noqa: BLE001
             log.exception("sweep failed; the next tick retries")
 
     def deliver(self) -> None:
         try:
-            while self.sender.deliver_due() > 0:
+            while not self._stopping.is_set() and self.sender.deliver_due() > 0:
                 pass
         except Exception:  # noqa: BLE001
             log.exception("delivery failed; the next tick retries")

@@ -1,6 +1,7 @@
 """The sweep: claim due steps (SKIP LOCKED on Postgres, BEGIN IMMEDIATE on SQLite), run each once."""
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
@@ -46,10 +47,12 @@ def sweep_once(*, settings: Settings, now: datetime | None = None, limit: int = 
         return len(steps)
 
 
-def sweep(*, settings: Settings, now: datetime | None = None) -> int:
-    """Run every due step (new steps that fall due meanwhile included), in batches."""
+def sweep(*, settings: Settings, now: datetime | None = None, stop: Callable[[], bool] | None = None) -> int:
+    """Run every due step (new steps that fall due meanwhile included), in batches, until stop() says so."""
     total = 0
     for _ in range(1000):
+        if stop is not None and stop():
+            break
         ran = sweep_once(settings=settings, now=now)
         total += ran
         if ran == 0:

@@ -63,6 +63,7 @@ class Sender:
             for row in rows:
                 row.attempts += 1
                 row.next_attempt_at = now + LEASE
+                row.last_error = None  # marks the lease as in flight (a failed row waiting to retry has one)
                 session.add(row)
                 claimed.append(Claimed(Outgoing(id=row.id, channel=row.channel, payload=row.payload,
                                                 attempt=row.attempts, endpoint=row.endpoint), row.case_id))
@@ -88,10 +89,12 @@ class Sender:
             last = session.exec(select(func.max(Notification.delivered_at)).where(
                 Notification.phone == phone, Notification.channel == "webhook",
                 Notification.delivered_at > now - interval)).one()
+            # A call in flight (claimed by this or another instance, not yet recorded) holds the phone too. A
+            # failed call waiting for its retry does not: it has its error, and must not hold back the others.
             leased = session.exec(select(Notification.id).where(
                 Notification.phone == phone, Notification.channel == "webhook",
                 Notification.state == NotificationState.pending, Notification.attempts > 0,
-                Notification.next_attempt_at > now)).first()
+                Notification.last_error.is_(None), Notification.next_attempt_at > now)).first()
             due.sort(key=lambda r: (-PRIORITY.get(r.kind, 0), r.created_at))
             chosen = due[0]
             for other in due[1:]:
@@ -131,7 +134,9 @@ class Sender:
 
     def record(self, claimed: list[Claimed], results: list[DeliveryResult]) -> None:
         now = clock.now()
-        with Session(get_engine(), expire_on_commit=False) as session:
+        # The write lock first: a plain BEGIN that reads and then writes fails on SQLite if the sweeper or an
+        # intake batch committed in between ("database is locked"), and the attempts would go unrecorded.
+        with write_session() as session:
             for item, result in zip(claimed, results, strict=True):
                 row = session.get(Notification, item.outgoing.id)
                 session.add(DeliveryAttempt(notification_id=row.id, attempt=item.outgoing.attempt, at=now,
@@ -150,7 +155,7 @@ class Sender:
                 else:
                     row.next_attempt_at = now + timedelta(seconds=backoff_seconds(row.attempts,
                                                                                   result.retry_after_seconds))
-                    row.last_error = result.error
+                    row.last_error = result.error or "failed"
                     session.add(CaseEvent(case_id=item.case_id, kind="delivery_failed", at=now, public=False,
                                           detail={"notification": row.id, "attempt": row.attempts,
                                                   "error": result.error}))

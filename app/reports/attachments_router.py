@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.db import write_session
-from app.deps import CurrentPerson, SessionDep, SettingsDep
+from app.deps import CurrentPerson, SessionDep, SettingsDep, locks_itself
 from app.errors import DomainError, InvalidInput
 from app.reports import access, media
 from app.reports import attachments as attachment_service
@@ -100,6 +100,7 @@ def _upload(session: Session, *, tracking_code: str, upload_token: str | None, i
 
 @router.post("/api/v1/reports/{tracking_code}/attachments", status_code=201, response_model=AttachmentPublic,
              tags=["resident"], responses={400: {}, 401: {}, 404: {}, 409: {}, 410: {}, 413: {}, 415: {}, 422: {}})
+@locks_itself
 async def upload_attachment(
     tracking_code: str, request: Request, session: SessionDep, settings: SettingsDep,
     upload_token: Annotated[str | None, Header(alias="X-Upload-Token")] = None,
