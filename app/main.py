@@ -12,6 +12,7 @@ from app.escalation import router as escalation
 from app.grids.pages import router as grid_pages
 from app.health import router as health_router
 from app.paging.router import router as push_router
+from app.pwa.router import router as pwa_router
 from app.reports import router as reports
 from app.reports.attachments_router import router as attachments_router
 from app.reports.intake import IntakeWriter
@@ -52,4 +53,5 @@ def create_app() -> FastAPI:
     app.include_router(escalation.router)
     app.include_router(escalation.ack_pages)
     app.include_router(push_router)
+    app.include_router(pwa_router)
     return app

@@ -59,8 +59,10 @@ def live_server(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(request: pytest.FixtureRequest):
+    """Chromium for one test module. Playwright's sync API marks its event loop as running in this thread until
+    it is stopped, and every later test that calls asyncio.run() would fail: so it stops with the module."""
     from pathlib import Path
 
     if not Path(CHROMIUM).exists():
