@@ -8,6 +8,8 @@ from fastapi import FastAPI
 from app import errors_http
 from app.auth.router import router as auth_router
 from app.config import get_settings
+from app.console import pages as console_pages
+from app.console import router as console
 from app.escalation import router as escalation
 from app.grids.pages import router as grid_pages
 from app.health import router as health_router
@@ -54,4 +56,6 @@ def create_app() -> FastAPI:
     app.include_router(escalation.ack_pages)
     app.include_router(push_router)
     app.include_router(pwa_router)
+    app.include_router(console.router)
+    app.include_router(console_pages.router)
     return app

@@ -6,10 +6,10 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app import clock
-from app.deps import CurrentPerson, SessionDep, SettingsDep
+from app.deps import CurrentPerson, SessionDep, SettingsDep, writes
 from app.errors import DomainError, Forbidden
 from app.escalation import service
-from app.escalation.models import ContactView
+from app.escalation.service import log_contact_view, people_to_call
 from app.grids.models import Grid
 from app.people.models import Person, Role
 from app.reports import service as report_service
@@ -19,21 +19,6 @@ from app.web import error_page, render
 
 router = APIRouter(tags=["worker"])
 ack_pages = APIRouter(include_in_schema=False)
-
-
-def people_to_call(case: Case) -> list[dict]:
-    """Whom the worker should call: the reporter, the relative they reported for, or both."""
-    reporter = {"who": "reporter", "name": case.contact_name, "phone": case.contact_phone}
-    if case.proxy_call in ("relative", "both") and case.proxy_phone:
-        relative = {"who": "relative", "name": case.proxy_name, "phone": case.proxy_phone,
-                    "relation": case.proxy_relation}
-        return [relative] if case.proxy_call == "relative" else [relative, reporter]
-    return [reporter]
-
-
-def log_contact_view(session: Session, *, case: Case, person_id: int | None, via: str) -> None:
-    """Every showing of a resident's phone number is recorded."""
-    session.add(ContactView(case_id=case.id, person_id=person_id, via=via, at=clock.now()))
 
 
 def _wants_json(request: Request) -> bool:
@@ -49,6 +34,7 @@ def _ack_error(request: Request, exc: DomainError) -> Response:
 
 
 @ack_pages.get("/a/{token}", response_class=HTMLResponse)
+@writes
 def ack_page(token: str, request: Request, session: SessionDep) -> Response:
     try:
         recipient, case = service.recipient_by_token(session, token=token)

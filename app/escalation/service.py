@@ -10,9 +10,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, func, insert, update
 from sqlmodel import Session, select
 
+from app import clock
 from app.config import Settings
 from app.errors import Conflict, Gone, InvalidInput, NotFound
-from app.escalation.models import CaseEscalation, CaseRecipient, CaseStep, EscalationPolicy, StepKind, StepState
+from app.escalation.models import (
+    CaseEscalation,
+    CaseRecipient,
+    CaseStep,
+    ContactView,
+    EscalationPolicy,
+    StepKind,
+    StepState,
+)
 from app.grids.models import Grid
 from app.paging import payload as payloads
 from app.paging.models import Notification, PushSubscription
@@ -291,6 +300,21 @@ def _cancel_steps(session: Session, *, case_id: int, person_id: int | None = Non
 
 
 # --- what people do ---
+
+def people_to_call(case: Case) -> list[dict]:
+    """Whom the worker should call: the reporter, the relative they reported for, or both."""
+    reporter = {"who": "reporter", "name": case.contact_name, "phone": case.contact_phone}
+    if case.proxy_call in ("relative", "both") and case.proxy_phone:
+        relative = {"who": "relative", "name": case.proxy_name, "phone": case.proxy_phone,
+                    "relation": case.proxy_relation}
+        return [relative] if case.proxy_call == "relative" else [relative, reporter]
+    return [reporter]
+
+
+def log_contact_view(session: Session, *, case: Case, person_id: int | None, via: str) -> None:
+    """Every showing of a resident's phone number is recorded."""
+    session.add(ContactView(case_id=case.id, person_id=person_id, via=via, at=clock.now()))
+
 
 def recipient_by_token(session: Session, *, token: str) -> tuple[CaseRecipient, Case]:
     """The ack link's recipient and case; 404 unknown, 410 once the case is closed."""
