@@ -10,8 +10,16 @@ LENGTH = 10  # 31^10: about 50 bits, far beyond guessing through a rate-limited 
 _CLEAN = re.compile(r"[\s\-]")
 
 
+_SPACE = len(ALPHABET) ** LENGTH
+
+
 def new_tracking_code() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    """Uniform over every code: one draw from the OS's generator, written in base 31."""
+    number, digits = secrets.randbelow(_SPACE), []
+    for _ in range(LENGTH):
+        number, digit = divmod(number, len(ALPHABET))
+        digits.append(ALPHABET[digit])
+    return "".join(digits)
 
 
 def format_tracking_code(code: str) -> str:

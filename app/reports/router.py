@@ -7,7 +7,8 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from app.deps import CurrentPerson, SessionDep, SettingsDep
+from app.config import Settings
+from app.deps import CurrentPerson, SessionDep
 from app.errors import DomainError, Forbidden, InvalidInput, TooManyRequests, invalid_from_errors
 from app.reports import intake
 from app.reports import service as report_service
@@ -53,9 +54,10 @@ def get_grid(token: str, session: SessionDep) -> GridPublic:
 @router.post("/api/v1/reports", status_code=201, response_model=ReportCreated,
              responses={400: {}, 404: {}, 409: {}, 410: {}, 413: {}, 415: {}, 422: {}, 429: {}})
 async def create_report(
-    request: Request, settings: SettingsDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    request: Request, idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
+    # The hot path: no dependency that FastAPI would run in a worker thread (a sync one such as get_settings).
+    settings: Settings = request.app.state.settings
     raw = await read_json_body(request, limit=MAX_REPORT_BODY)
     if not isinstance(raw, dict):
         raise InvalidInput("validation_error", message="请求内容须为 JSON 对象",
