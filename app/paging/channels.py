@@ -14,6 +14,7 @@ from app import clock
 
 log = logging.getLogger("mashang.paging")
 TIMEOUT_SECONDS = 10.0
+MAX_CONNECTIONS = 64  # at least the sender's threads
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,10 @@ class WebhookChannel:
 
     def __init__(self, url: str, secret: str | None) -> None:
         self.url, self.secret = url, secret
-        self._client = httpx.Client(timeout=TIMEOUT_SECONDS)
+        # One client for the process, shared by the sender's threads: every thread keeps its connection alive
+        # (httpx keeps only 20 idle by default, so a busier pool would reconnect on most calls).
+        self._client = httpx.Client(timeout=TIMEOUT_SECONDS, limits=httpx.Limits(
+            max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS))
 
     def send(self, outgoing: Outgoing) -> DeliveryResult:
         body = outgoing.payload.encode()

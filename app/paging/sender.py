@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import Connection, bindparam, func, insert, update
 from sqlmodel import Session, select
 
 from app import clock
@@ -22,10 +22,15 @@ from app.paging.models import DeliveryAttempt, Notification, NotificationState, 
 from app.reports.models import CaseEvent
 
 log = logging.getLogger("mashang.paging")
+notifications = Notification.__table__
+attempts_table = DeliveryAttempt.__table__
+events_table = CaseEvent.__table__
 LEASE = timedelta(seconds=30)
 # Which of several notifications to one phone about one case is sent when they are coalesced.
 PRIORITY = {"escalation": 4, "warning": 3, "page": 2, "repage": 1, "resident_update": 0}
-BATCH = 50
+BATCH = 200
+# Calls in flight: a gateway answers in tens of milliseconds, so throughput is this many per round trip.
+WORKERS = 32
 BASE_BACKOFF_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 600.0
 
@@ -34,6 +39,7 @@ MAX_BACKOFF_SECONDS = 600.0
 class Claimed:
     outgoing: Outgoing
     case_id: int
+    kind: str = ""
 
 
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
@@ -49,67 +55,81 @@ class Sender:
     def __init__(self, settings: Settings, channels: dict[str, Channel] | None = None) -> None:
         self.settings = settings
         self.channels: dict[str, Channel] = channels or default_channels(settings)
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pager")
+        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="pager")
 
     def claim(self, *, now: datetime, limit: int = BATCH) -> list[Claimed]:
+        """Lease up to limit due notifications (one transaction, a few statements whatever the batch size)."""
         with write_session() as session:
-            query = (select(Notification).where(Notification.state == NotificationState.pending,
-                                                Notification.next_attempt_at <= now)
-                     .order_by(Notification.next_attempt_at).limit(limit))
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = self._pace(session, session.exec(query).all(), now=now)
-            claimed = []
-            for row in rows:
-                row.attempts += 1
-                row.next_attempt_at = now + LEASE
-                row.last_error = None  # marks the lease as in flight (a failed row waiting to retry has one)
-                session.add(row)
-                claimed.append(Claimed(Outgoing(id=row.id, channel=row.channel, payload=row.payload,
-                                                attempt=row.attempts, endpoint=row.endpoint), row.case_id))
+            claimed = self._claim(session.connection(), now=now, limit=limit)
             session.commit()
             return claimed
 
-    def _pace(self, session: Session, rows: list[Notification], *, now: datetime) -> list[Notification]:
+    def _claim(self, conn: Connection, *, now: datetime, limit: int) -> list[Claimed]:
+        n = notifications.c
+        query = (select(n.id, n.case_id, n.phone, n.kind, n.channel, n.payload, n.attempts, n.endpoint, n.created_at)
+                 .where(n.state == NotificationState.pending.value, n.next_attempt_at <= now)
+                 .order_by(n.next_attempt_at).limit(limit))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = self._pace(conn, conn.execute(query).all(), now=now)
+        if not rows:
+            return []
+        ids = [row.id for row in rows]
+        # last_error cleared marks the lease as in flight (a failed row waiting to retry has one).
+        for chunk in _chunks(ids):
+            conn.execute(update(notifications).where(n.id.in_(chunk)).values(
+                attempts=n.attempts + 1, next_attempt_at=now + LEASE, last_error=None))
+        return [Claimed(Outgoing(id=row.id, channel=row.channel, payload=row.payload, attempt=row.attempts + 1,
+                                 endpoint=row.endpoint), row.case_id, row.kind) for row in rows]
+
+    def _pace(self, conn: Connection, rows: list, *, now: datetime) -> list:
         """Meet the gateway's once-a-minute limit per phone by coalescing, never by dropping.
 
         Of several due notifications to one phone about one case, the most important is sent and the others
         are marked coalesced into it (a warning carries everything a re-page did). Anything else to a phone
-        that was called less than a minute ago waits for the minute to pass.
+        that was called less than a minute ago waits for the minute to pass. Two queries for the whole batch.
         """
         interval = timedelta(seconds=self.settings.pager_min_interval_seconds)
         if interval.total_seconds() <= 0:
             return rows
+        n = notifications.c
         paced = [r for r in rows if r.channel != "webhook"]
-        by_phone: dict[str, list[Notification]] = {}
+        by_phone: dict[str, list] = {}
         for row in rows:
             if row.channel == "webhook":
                 by_phone.setdefault(row.phone, []).append(row)
-        for phone, due in by_phone.items():
-            last = session.exec(select(func.max(Notification.delivered_at)).where(
-                Notification.phone == phone, Notification.channel == "webhook",
-                Notification.delivered_at > now - interval)).one()
+        last: dict[str, datetime] = {}
+        leased: set[str] = set()
+        for phones in _chunks(list(by_phone)):
+            last.update((phone, as_utc(at)) for phone, at in conn.execute(
+                select(n.phone, func.max(n.delivered_at)).where(
+                    n.phone.in_(phones), n.channel == "webhook", n.delivered_at > now - interval)
+                .group_by(n.phone)) if at is not None)
             # A call in flight (claimed by this or another instance, not yet recorded) holds the phone too. A
             # failed call waiting for its retry does not: it has its error, and must not hold back the others.
-            leased = session.exec(select(Notification.id).where(
-                Notification.phone == phone, Notification.channel == "webhook",
-                Notification.state == NotificationState.pending, Notification.attempts > 0,
-                Notification.last_error.is_(None), Notification.next_attempt_at > now)).first()
-            due.sort(key=lambda r: (-PRIORITY.get(r.kind, 0), r.created_at))
+            leased.update(conn.execute(select(n.phone).where(
+                n.phone.in_(phones), n.channel == "webhook", n.state == NotificationState.pending.value,
+                n.attempts > 0, n.last_error.is_(None), n.next_attempt_at > now).distinct()).scalars())
+        coalesced, deferred = [], []
+        for phone, due in by_phone.items():
+            due.sort(key=lambda r: (-PRIORITY.get(r.kind, 0), as_utc(r.created_at)))
             chosen = due[0]
             for other in due[1:]:
                 if other.case_id == chosen.case_id:
-                    other.state = NotificationState.coalesced.value
-                    other.last_error = f"coalesced into {chosen.id}"
+                    coalesced.append({"b_id": other.id, "b_error": f"coalesced into {chosen.id}"})
                 else:
-                    other.next_attempt_at = now + interval
-                session.add(other)
-            if last is not None or leased is not None:
-                wait_until = (as_utc(last) + interval) if last is not None else now + interval
-                chosen.next_attempt_at = max(wait_until, now + timedelta(seconds=1))
-                session.add(chosen)
+                    deferred.append({"b_id": other.id, "b_next": now + interval})
+            if phone in last or phone in leased:
+                wait_until = last[phone] + interval if phone in last else now + interval
+                deferred.append({"b_id": chosen.id, "b_next": max(wait_until, now + timedelta(seconds=1))})
                 continue
             paced.append(chosen)
+        if coalesced:
+            conn.execute(update(notifications).where(n.id == bindparam("b_id")).values(
+                state=NotificationState.coalesced.value, last_error=bindparam("b_error")), coalesced)
+        if deferred:
+            conn.execute(update(notifications).where(n.id == bindparam("b_id")).values(
+                next_attempt_at=bindparam("b_next")), deferred)
         return paced
 
     def deliver_due(self, *, now: datetime | None = None) -> int:
@@ -133,34 +153,58 @@ class Sender:
             return DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
 
     def record(self, claimed: list[Claimed], results: list[DeliveryResult]) -> None:
+        """Every attempt, and each notification's new state, in one transaction (bulk statements)."""
         now = clock.now()
         # The write lock first: a plain BEGIN that reads and then writes fails on SQLite if the sweeper or an
         # intake batch committed in between ("database is locked"), and the attempts would go unrecorded.
         with write_session() as session:
-            for item, result in zip(claimed, results, strict=True):
-                row = session.get(Notification, item.outgoing.id)
-                session.add(DeliveryAttempt(notification_id=row.id, attempt=item.outgoing.attempt, at=now,
-                                            status_code=result.status_code, latency_ms=result.latency_ms,
-                                            error=result.error, ok=result.ok))
-                if result.ok:
-                    row.state = NotificationState.delivered.value
-                    row.delivered_at = now
-                    row.last_error = None
-                    session.add(CaseEvent(case_id=item.case_id, kind="delivered", at=now, public=False,
-                                          detail={"notification": row.id, "kind": row.kind, "attempt": row.attempts}))
-                elif result.gone:
-                    row.state = NotificationState.delivered.value
-                    row.last_error = result.error
-                    _forget_subscription(session, item.outgoing.endpoint)
-                else:
-                    row.next_attempt_at = now + timedelta(seconds=backoff_seconds(row.attempts,
-                                                                                  result.retry_after_seconds))
-                    row.last_error = result.error or "failed"
-                    session.add(CaseEvent(case_id=item.case_id, kind="delivery_failed", at=now, public=False,
-                                          detail={"notification": row.id, "attempt": row.attempts,
-                                                  "error": result.error}))
-                session.add(row)
+            self._record(session, claimed, results, now=now)
             session.commit()
+
+    def _record(self, session: Session, claimed: list[Claimed], results: list[DeliveryResult], *,
+                now: datetime) -> None:
+        n = notifications.c
+        attempts, events, delivered, gone, failed = [], [], [], [], []
+        for item, result in zip(claimed, results, strict=True):
+            out = item.outgoing
+            attempts.append({"notification_id": out.id, "attempt": out.attempt, "at": now,
+                             "status_code": result.status_code, "latency_ms": result.latency_ms,
+                             "error": result.error, "ok": result.ok})
+            if result.ok:
+                delivered.append(out.id)
+                events.append({"case_id": item.case_id, "kind": "delivered", "at": now, "public": False,
+                               "actor_id": None,
+                               "detail": {"notification": out.id, "kind": item.kind, "attempt": out.attempt}})
+            elif result.gone:
+                gone.append({"b_id": out.id, "b_error": result.error})
+            else:
+                failed.append({"b_id": out.id, "b_error": result.error or "failed",
+                               "b_next": now + timedelta(seconds=backoff_seconds(out.attempt,
+                                                                                 result.retry_after_seconds))})
+                events.append({"case_id": item.case_id, "kind": "delivery_failed", "at": now, "public": False,
+                               "actor_id": None,
+                               "detail": {"notification": out.id, "attempt": out.attempt, "error": result.error}})
+        conn = session.connection()
+        if attempts:
+            conn.execute(insert(attempts_table), attempts)
+        for chunk in _chunks(delivered):
+            conn.execute(update(notifications).where(n.id.in_(chunk)).values(
+                state=NotificationState.delivered.value, delivered_at=now, last_error=None))
+        if gone:
+            conn.execute(update(notifications).where(n.id == bindparam("b_id")).values(
+                state=NotificationState.delivered.value, last_error=bindparam("b_error")), gone)
+            for item in claimed:
+                if any(g["b_id"] == item.outgoing.id for g in gone):
+                    _forget_subscription(session, item.outgoing.endpoint)
+        if failed:
+            conn.execute(update(notifications).where(n.id == bindparam("b_id")).values(
+                next_attempt_at=bindparam("b_next"), last_error=bindparam("b_error")), failed)
+        if events:
+            conn.execute(insert(events_table), events)
+
+
+def _chunks(values: list, size: int = 500) -> list[list]:
+    return [values[i:i + size] for i in range(0, len(values), size)]
 
 
 def _forget_subscription(session: Session, endpoint: str | None) -> None:
