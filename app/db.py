@@ -113,6 +113,22 @@ def session_scope() -> Iterator[Session]:
             raise
 
 
+# SQLite has one writer at a time. Writers in this process queue on this lock before they ask SQLite: when a
+# transaction ends the next thread goes at once, where SQLite's busy handler would have it sleep and retry in
+# steps of up to 100 ms. Other processes on the same file still meet SQLite's own lock and busy timeout.
+_sqlite_writer = threading.RLock()
+
+
+@contextmanager
+def sqlite_write_turn(engine: Engine) -> Iterator[None]:
+    """This process's turn to write, on SQLite; nothing on Postgres (row locks there)."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    with _sqlite_writer:
+        yield
+
+
 @contextmanager
 def write_session() -> Iterator[Session]:
     """A session whose transaction takes the write lock at once on SQLite (BEGIN IMMEDIATE).
@@ -121,7 +137,8 @@ def write_session() -> Iterator[Session]:
     or two writers read the same state. On Postgres this is a plain session; use row locks there.
     The caller commits.
     """
-    with get_engine().connect() as conn:
+    engine = get_engine()
+    with sqlite_write_turn(engine), engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
         with Session(bind=conn, expire_on_commit=False) as session:

@@ -18,6 +18,9 @@ from app.paging.sender import Sender
 from app.reports import intake
 
 log = logging.getLogger("mashang.scheduler")
+# A tick that finds the previous run still going is skipped (max_instances=1): by design, not worth a warning
+# a second while a backlog is swept. The audit job reports a scheduler that really falls behind.
+logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 AUDIT_LOCK_KEY = 727_002
 STALL_GRACE_SECONDS = 10
 
@@ -27,6 +30,12 @@ class Ticker:
         self.settings = settings
         self.sender = sender or Sender(settings)
         self._stopping = threading.Event()
+        # A wake-up while the job runs is kept in a flag that the running loop reads before it ends, rather
+        # than asked of APScheduler, which would skip it (max_instances=1) and log a warning each time.
+        self._sweep_wanted = threading.Event()
+        self._deliver_wanted = threading.Event()
+        self._sweeping = threading.Event()
+        self._delivering = threading.Event()
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"max_instances": 1, "coalesce": True,
                                                                          "misfire_grace_time": 30})
 
@@ -51,7 +60,9 @@ class Ticker:
 
     def wake(self, *_: object) -> None:
         """Run the sweep now (a new case's first page does not wait for the next tick)."""
-        self._run_now("sweep")
+        self._sweep_wanted.set()
+        if not self._sweeping.is_set():
+            self._run_now("sweep")
 
     def _run_now(self, job_id: str) -> None:
         try:
@@ -60,18 +71,39 @@ class Ticker:
             log.debug("could not wake %s", job_id, exc_info=True)
 
     def sweep(self) -> None:
+        self._sweeping.set()
         try:
-            if sweeper.sweep(settings=self.settings, stop=self._stopping.is_set) > 0:
-                self._run_now("deliver")
+            while not self._stopping.is_set():
+                self._sweep_wanted.clear()
+                sweeper.sweep(settings=self.settings, stop=self._stopping.is_set, after_batch=self.wake_delivery)
+                if not self._sweep_wanted.is_set():
+                    break
         except Exception:  # noqa: BLE001
             log.exception("sweep failed; the next tick retries")
+        finally:
+            self._sweeping.clear()
+
+    def wake_delivery(self, ran: int = 1) -> None:
+        """A sweep batch committed notifications: deliver them now, not after the whole sweep or the next tick."""
+        if ran > 0:
+            self._deliver_wanted.set()
+            if not self._delivering.is_set():
+                self._run_now("deliver")
 
     def deliver(self) -> None:
+        self._delivering.set()
         try:
-            while not self._stopping.is_set() and self.sender.deliver_due() > 0:
-                pass
+            while not self._stopping.is_set():
+                # A wake-up while this loop runs (max_instances=1 skips the job) is not lost: the flag keeps it.
+                self._deliver_wanted.clear()
+                if self.sender.deliver_due() > 0:
+                    continue
+                if not self._deliver_wanted.is_set():
+                    break
         except Exception:  # noqa: BLE001
             log.exception("delivery failed; the next tick retries")
+        finally:
+            self._delivering.clear()
 
     def audit(self) -> None:
         """Find steps overdue by more than a few seconds; report them in the log and /healthz."""
@@ -96,6 +128,7 @@ class Ticker:
 
     def purge(self) -> None:
         from app.auth import service as auth_service
+        from app.reports.attachments import purge_orphans
         from app.reports.models import IdempotencyKey
         from app.reports.ratelimit import purge as purge_counters
 
@@ -104,5 +137,6 @@ class Ticker:
                 auth_service.purge_expired(session)
                 session.exec(IdempotencyKey.__table__.delete().where(IdempotencyKey.expires_at < clock.now()))
                 purge_counters(session.connection(), now=clock.now())
+                purge_orphans(session, media_dir=self.settings.media_dir)
         except Exception:  # noqa: BLE001
             log.exception("purge failed")

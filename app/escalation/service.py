@@ -6,6 +6,8 @@ its "done" mark commit together, so a step happens once however many instances s
 
 import secrets
 from datetime import datetime, timedelta
+from functools import lru_cache
+from types import SimpleNamespace
 
 from sqlalchemy import Connection, func, insert, update
 from sqlmodel import Session, select
@@ -81,11 +83,59 @@ def _step(case_id: int, kind: StepKind, level: int, due_at: datetime, now: datet
 
 # --- running one step ---
 
+class StepBatch:
+    """What a claimed batch of steps needs, loaded with a handful of queries instead of several per step.
+
+    Cases, escalations, categories, grids and people go into the session's identity map (session.get then
+    costs no query); recipients, re-page sequence numbers and push subscriptions are kept here and updated as
+    the batch's steps add to them, so running the batch's steps issues no query at all on the usual paths.
+    """
+
+    def __init__(self, session: Session, steps: list[CaseStep], settings: Settings) -> None:
+        case_ids = sorted({step.case_id for step in steps})
+        self.recipients: dict[tuple[int, int], CaseRecipient] = {}
+        self.repage_seq: dict[tuple[int, int, int], int] = {}
+        self.subscriptions: dict[int, list[PushSubscription]] | None = None
+        self._loaded: list = []  # the session's identity map holds objects weakly: keep them for the batch
+        if not case_ids:
+            return
+        cases = session.exec(select(Case).where(Case.id.in_(case_ids))).all()
+        escalations = session.exec(select(CaseEscalation).where(CaseEscalation.case_id.in_(case_ids))).all()
+        codes = {case.category_code for case in cases}
+        self._loaded += cases + escalations
+        if codes:
+            self._loaded += session.exec(select(Category).where(Category.code.in_(codes))).all()
+        grid_ids = {case.grid_id for case in cases}
+        for escalation in escalations:
+            grid_ids.update(EscalationPolicy(**escalation.policy).chain)
+        grids = session.exec(select(Grid).where(Grid.id.in_(grid_ids))).all() if grid_ids else []
+        self._loaded += grids
+        person_ids = {pid for grid in grids for pid in (grid.contact_id, grid.backup_id) if pid}
+        person_ids.update(e.assigned_person_id for e in escalations if e.assigned_person_id)
+        person_ids.update(step.person_id for step in steps if step.person_id)
+        if person_ids:
+            self._loaded += session.exec(select(Person).where(Person.id.in_(person_ids))).all()
+        for recipient in session.exec(select(CaseRecipient).where(CaseRecipient.case_id.in_(case_ids))):
+            self.recipients[(recipient.case_id, recipient.person_id)] = recipient
+        for case_id, person_id, level, seq in session.exec(
+                select(CaseStep.case_id, CaseStep.person_id, CaseStep.level, func.max(CaseStep.seq))
+                .where(CaseStep.case_id.in_(case_ids), CaseStep.kind == StepKind.repage)
+                .group_by(CaseStep.case_id, CaseStep.person_id, CaseStep.level)):
+            self.repage_seq[(case_id, person_id, level)] = seq or 0
+        if settings.web_push_enabled:
+            self.subscriptions = {}
+            if person_ids:
+                for sub in session.exec(select(PushSubscription).where(PushSubscription.person_id.in_(person_ids))
+                                        .order_by(PushSubscription.id)):
+                    self.subscriptions.setdefault(sub.person_id, []).append(sub)
+
+
 class StepContext:
     """What a step needs, loaded once."""
 
-    def __init__(self, session: Session, step: CaseStep, now: datetime, settings: Settings) -> None:
-        self.session, self.step, self.now, self.settings = session, step, now, settings
+    def __init__(self, session: Session, step: CaseStep, now: datetime, settings: Settings,
+                 batch: StepBatch | None = None) -> None:
+        self.session, self.step, self.now, self.settings, self.batch = session, step, now, settings, batch
         self.case = session.get(Case, step.case_id)
         self.escalation = session.get(CaseEscalation, step.case_id)
         self.policy = EscalationPolicy(**self.escalation.policy)
@@ -93,9 +143,13 @@ class StepContext:
         self.grid = session.get(Grid, self.case.grid_id)
 
 
-def run_step(session: Session, *, step: CaseStep, now: datetime, settings: Settings) -> None:
-    """Perform one due step (the caller marks it done in the same transaction)."""
-    ctx = StepContext(session, step, now, settings)
+def run_step(session: Session, *, step: CaseStep, now: datetime, settings: Settings,
+             batch: StepBatch | None = None) -> None:
+    """Perform one due step (the caller marks it done in the same transaction).
+
+    With batch (loaded for the claimed steps, this one included) the step reads what it needs from it.
+    """
+    ctx = StepContext(session, step, now, settings, batch)
     if ctx.case.status != CaseStatus.open:
         step.state = StepState.cancelled.value
         return
@@ -148,7 +202,7 @@ def _run_page(ctx: StepContext) -> None:
 
 def _run_repage(ctx: StepContext) -> None:
     step = ctx.step
-    recipient = _recipient(ctx.session, ctx.case.id, step.person_id)
+    recipient = _ctx_recipient(ctx, ctx.case.id, step.person_id)
     person = ctx.session.get(Person, step.person_id)
     if recipient is None or person is None or recipient.acked_at is not None:
         return
@@ -159,6 +213,7 @@ def _run_repage(ctx: StepContext) -> None:
         # After downtime, the missed re-pages collapse into this one: the next is an interval from now.
         next_due = step.due_at + interval if step.due_at + interval > ctx.now else ctx.now + interval
         _add_step(ctx.session, ctx.case.id, StepKind.repage, step.level, next_due, ctx.now, person.id, step.seq + 1)
+        _note_repage_seq(ctx, person.id, step.level, step.seq + 1)
 
 
 def _run_escalate(ctx: StepContext) -> None:
@@ -186,6 +241,8 @@ def _escalate_now(ctx: StepContext, level: int) -> None:
     if level >= len(ctx.policy.chain):
         _event(ctx.session, ctx.case.id, "nobody_to_page", ctx.now, public=False, detail={"level": level})
         return
+    write_bulk(ctx.session)  # the batch's own new steps count too
+    ctx.session.flush()
     pending = ctx.session.exec(select(CaseStep).where(
         CaseStep.case_id == ctx.case.id, CaseStep.kind == StepKind.escalate, CaseStep.level == level,
         CaseStep.state == StepState.pending)).first()
@@ -209,36 +266,65 @@ def _record_vacancy(ctx: StepContext, level: int) -> None:
 
 def _page(ctx: StepContext, person: Person, *, kind: str, level: int) -> None:
     """Page a person (ack link, notification) and schedule their first re-page."""
-    recipient = ensure_recipient(ctx.session, case_id=ctx.case.id, person_id=person.id, level=level, now=ctx.now)
+    if ctx.batch is not None:
+        recipient = ctx.batch.recipients.get((ctx.case.id, person.id))
+        if recipient is None:
+            values = {"case_id": ctx.case.id, "person_id": person.id, "level": level,
+                      "ack_token": secrets.token_urlsafe(24), "created_at": ctx.now}
+            recipient = _insert(ctx.session, CaseRecipient, values)
+            ctx.batch.recipients[(ctx.case.id, person.id)] = recipient
+    else:
+        recipient = ensure_recipient(ctx.session, case_id=ctx.case.id, person_id=person.id, level=level,
+                                     now=ctx.now)
     _notify(ctx, person, kind=kind, level=level, recipient=recipient)
     if recipient.acked_at is None and ctx.policy.max_repages > 0:
-        seq = (ctx.session.exec(select(func.max(CaseStep.seq)).where(
-            CaseStep.case_id == ctx.case.id, CaseStep.kind == StepKind.repage, CaseStep.person_id == person.id,
-            CaseStep.level == level)).one() or 0) + 1
+        if ctx.batch is not None:
+            seq = ctx.batch.repage_seq.get((ctx.case.id, person.id, level), 0) + 1
+        else:
+            seq = (ctx.session.exec(select(func.max(CaseStep.seq)).where(
+                CaseStep.case_id == ctx.case.id, CaseStep.kind == StepKind.repage, CaseStep.person_id == person.id,
+                CaseStep.level == level)).one() or 0) + 1
         _add_step(ctx.session, ctx.case.id, StepKind.repage, level,
                   ctx.now + timedelta(seconds=ctx.policy.repage_seconds), ctx.now, person.id, seq)
+        _note_repage_seq(ctx, person.id, level, seq)
+
+
+def _note_repage_seq(ctx: StepContext, person_id: int, level: int, seq: int) -> None:
+    if ctx.batch is not None:
+        key = (ctx.case.id, person_id, level)
+        ctx.batch.repage_seq[key] = max(seq, ctx.batch.repage_seq.get(key, 0))
+
+
+def _ctx_recipient(ctx: StepContext, case_id: int, person_id: int) -> CaseRecipient | None:
+    if ctx.batch is not None:
+        return ctx.batch.recipients.get((case_id, person_id))
+    return _recipient(ctx.session, case_id, person_id)
 
 
 def _notify(ctx: StepContext, person: Person, *, kind: str, level: int,
             recipient: CaseRecipient | None = None) -> None:
-    recipient = recipient or _recipient(ctx.session, ctx.case.id, person.id)
+    recipient = recipient or _ctx_recipient(ctx, ctx.case.id, person.id)
     ack_url = f"{ctx.settings.public_url}/a/{recipient.ack_token}" if recipient else None
     notification_id = payloads.new_id()
     body = payloads.build(notification_id=notification_id, kind=kind, level=level,
                           recipient=payloads.staff_recipient(person), case=ctx.case, category=ctx.category,
                           grid=ctx.grid, ack_url=ack_url)
-    ctx.session.add(Notification(
+    _insert(ctx.session, Notification, dict(
         id=notification_id, case_id=ctx.case.id, step_id=ctx.step.id, recipient_key=f"person:{person.id}:{kind}",
         person_id=person.id, phone=person.phone, kind=kind, level=level, channel=channel_name(ctx.settings),
         payload=body, next_attempt_at=ctx.now, created_at=ctx.now))
     if ctx.settings.web_push_enabled:
         # The same page to each of the person's browsers too; the gateway (SMS, voice) stays the one of record.
-        for subscription in ctx.session.exec(select(PushSubscription).where(PushSubscription.person_id == person.id)):
+        if ctx.batch is not None and ctx.batch.subscriptions is not None:
+            subscriptions = ctx.batch.subscriptions.get(person.id, [])
+        else:
+            subscriptions = ctx.session.exec(select(PushSubscription).where(PushSubscription.person_id == person.id))
+        for subscription in subscriptions:
             push_id = payloads.new_id()
             push_body = payloads.build(notification_id=push_id, kind=kind, level=level,
                                        recipient=payloads.staff_recipient(person), case=ctx.case,
                                        category=ctx.category, grid=ctx.grid, ack_url=ack_url)
-            ctx.session.add(Notification(
+            _insert(ctx.session, Notification, dict(
                 id=push_id, case_id=ctx.case.id, step_id=ctx.step.id,
                 recipient_key=f"push:{subscription.id}:{kind}", person_id=person.id, phone=person.phone, kind=kind,
                 level=level, channel="webpush", endpoint=subscription.endpoint, payload=push_body,
@@ -265,8 +351,70 @@ def channel_name(settings: Settings) -> str:
 
 def _add_step(session: Session, case_id: int, kind: StepKind, level: int, due_at: datetime, now: datetime,
               person_id: int = 0, seq: int = 0) -> None:
-    session.add(CaseStep(case_id=case_id, kind=kind.value, level=level, person_id=person_id, seq=seq, due_at=due_at,
-                         created_at=now))
+    _insert(session, CaseStep, dict(case_id=case_id, kind=kind.value, level=level, person_id=person_id, seq=seq,
+                                    due_at=due_at, created_at=now))
+
+
+# --- inserts: one by one through the ORM, or in bulk for a sweep batch ---
+
+_BULK = "mashang_bulk_inserts"
+# Parents first; none of these new rows refers to another new row except through these tables' order.
+_BULK_ORDER = (CaseRecipient, CaseStep, Notification, CaseEvent)
+
+
+def begin_bulk(session: Session) -> None:
+    """From now on the new recipients, steps, notifications and events of this session wait for write_bulk.
+
+    A sweep batch adds about ten rows per step. Building a SQLModel object for each and flushing it through the
+    ORM cost more than everything else the sweep does; a dict per row and one executemany per table cost little.
+    Nothing in a batch reads these rows back, except the rare query that calls write_bulk first.
+    """
+    session.info[_BULK] = []
+
+
+def write_bulk(session: Session) -> None:
+    """Insert what begin_bulk held back (a no-op for a session that did not ask for it)."""
+    pending: list[tuple[type, dict]] | None = session.info.get(_BULK)
+    if not pending:
+        return
+    session.info[_BULK] = []
+    by_model: dict[type, list[dict]] = {}
+    for model, row in pending:
+        by_model.setdefault(model, []).append(row)
+    for model in _BULK_ORDER:
+        rows = by_model.pop(model, [])
+        if rows:
+            session.execute(insert(model.__table__), rows)
+    if by_model:
+        raise TypeError(f"no bulk insert for {sorted(m.__name__ for m in by_model)}")
+
+
+@lru_cache
+def _column_defaults(model: type) -> tuple[dict, dict]:
+    """(plain defaults, default factories) of a table model's columns, the autoincrement id left out."""
+    columns = set(model.__table__.columns.keys())
+    plain, factories = {}, {}
+    for name, field in model.model_fields.items():
+        if name not in columns or field.is_required() or name == "id":
+            continue
+        if field.default_factory is not None:
+            factories[name] = field.default_factory
+        else:
+            plain[name] = field.default
+    return plain, factories
+
+
+def _insert(session: Session, model: type, values: dict):
+    """Add a row: an ORM object at once, or a plain row held for write_bulk. Returns what can be read back."""
+    pending = session.info.get(_BULK)
+    if pending is None:
+        row = model(**values)
+        session.add(row)
+        return row
+    plain, factories = _column_defaults(model)
+    row = {**plain, **{name: make() for name, make in factories.items() if name not in values}, **values}
+    pending.append((model, row))
+    return SimpleNamespace(**row)
 
 
 def _recipient(session: Session, case_id: int, person_id: int) -> CaseRecipient | None:
@@ -286,7 +434,8 @@ def ensure_recipient(session: Session, *, case_id: int, person_id: int, level: i
 
 def _event(session: Session, case_id: int, kind: str, at: datetime, *, public: bool, actor_id: int | None = None,
            detail: dict | None = None) -> None:
-    session.add(CaseEvent(case_id=case_id, kind=kind, at=at, public=public, actor_id=actor_id, detail=detail))
+    _insert(session, CaseEvent, dict(case_id=case_id, kind=kind, at=at, public=public, actor_id=actor_id,
+                                     detail=detail))
 
 
 def _cancel_steps(session: Session, *, case_id: int, person_id: int | None = None,

@@ -27,8 +27,37 @@ def _claim_query(session: Session, now: datetime, limit: int):
 
 
 def sweep_once(*, settings: Settings, now: datetime | None = None, limit: int = BATCH) -> int:
-    """Run up to limit due steps in one transaction; a failing step is retried later, never stops the rest."""
+    """Run up to limit due steps in one transaction; a failing step is retried later, never stops the rest.
+
+    The batch is first run whole, its data loaded with a few queries and no savepoint per step; if anything in
+    it fails, that transaction is rolled back and the batch is run again step by step, each in a savepoint.
+    """
     now = now or clock.now()
+    try:
+        return _sweep_batch(settings=settings, now=now, limit=limit)
+    except Exception:  # noqa: BLE001 - the careful path below finds the step that failed
+        log.warning("a sweep batch failed; running its steps one by one", exc_info=True)
+    return _sweep_step_by_step(settings=settings, now=now, limit=limit)
+
+
+def _sweep_batch(*, settings: Settings, now: datetime, limit: int) -> int:
+    with write_session() as session:
+        steps = session.exec(_claim_query(session, now, limit)).all()
+        if not steps:
+            session.commit()
+            return 0
+        batch = service.StepBatch(session, steps, settings)
+        service.begin_bulk(session)
+        for step in steps:
+            service.run_step(session, step=step, now=now, settings=settings, batch=batch)
+            step.done_at = now
+            session.add(step)
+        service.write_bulk(session)
+        session.commit()
+        return len(steps)
+
+
+def _sweep_step_by_step(*, settings: Settings, now: datetime, limit: int) -> int:
     with write_session() as session:
         steps = session.exec(_claim_query(session, now, limit)).all()
         for step in steps:
@@ -47,14 +76,20 @@ def sweep_once(*, settings: Settings, now: datetime | None = None, limit: int = 
         return len(steps)
 
 
-def sweep(*, settings: Settings, now: datetime | None = None, stop: Callable[[], bool] | None = None) -> int:
-    """Run every due step (new steps that fall due meanwhile included), in batches, until stop() says so."""
+def sweep(*, settings: Settings, now: datetime | None = None, stop: Callable[[], bool] | None = None,
+          after_batch: Callable[[int], None] | None = None) -> int:
+    """Run every due step (new steps that fall due meanwhile included), in batches, until stop() says so.
+
+    after_batch(ran) is called once each batch has committed (the ticker wakes delivery with it).
+    """
     total = 0
     for _ in range(1000):
         if stop is not None and stop():
             break
         ran = sweep_once(settings=settings, now=now)
         total += ran
+        if after_batch is not None and ran > 0:
+            after_batch(ran)
         if ran == 0:
             break
     return total

@@ -4,6 +4,7 @@ import hmac
 import os
 import secrets
 import tempfile
+import time
 from pathlib import Path
 
 from sqlalchemy import event, func
@@ -160,3 +161,29 @@ def file_for(session: Session, *, case: Case, attachment_id: int, thumb: bool, m
     if not path.is_file():
         raise NotFound("attachment_not_found", field="id")
     return path, "image/jpeg" if thumb else attachment.content_type
+
+
+def purge_orphans(session: Session, *, media_dir: Path, older_than_seconds: float = 3600) -> int:
+    """Delete files no attachment row names: what a crash between writing a file and committing its row left.
+
+    Only files older than older_than_seconds are touched, so an upload in flight (file written, row not yet
+    committed) keeps its file. Returns how many files were removed.
+    """
+    folder = attachments_dir(media_dir)
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - older_than_seconds
+    candidates = [p for p in folder.iterdir() if p.is_file() and p.stat().st_mtime < cutoff]
+    if not candidates:
+        return 0
+    known: set[str] = set()
+    for stored, thumb in session.exec(select(Attachment.stored_name, Attachment.thumb_name)):
+        known.add(stored)
+        if thumb:
+            known.add(thumb)
+    removed = 0
+    for path in candidates:
+        if path.name not in known:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.config import Settings
-from app.db import get_engine
+from app.db import get_engine, sqlite_write_turn
 from app.errors import Conflict, DomainError, Gone, InvalidInput, NotFound, TooManyRequests
 from app.escalation import service as escalation_service
 from app.grids.models import GridToken
@@ -154,7 +154,7 @@ def write_batch(batch: list[Pending], *, settings: Settings, attempts: int = 2) 
 
 def _write(batch: list[Pending], *, settings: Settings) -> None:
     engine = get_engine()
-    with engine.connect() as conn:
+    with sqlite_write_turn(engine), engine.connect() as conn:
         _begin(conn)
         with conn.begin():
             results = _write_in(conn, batch, settings=settings)

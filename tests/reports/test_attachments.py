@@ -4,6 +4,7 @@ import asyncio
 import io
 import os
 import struct
+import time
 import zlib
 from datetime import timedelta
 from pathlib import Path
@@ -478,3 +479,25 @@ def test_grid_worker_backup_dispatcher_supervisor_and_admin_may_see_a_case(clien
 def test_staff_of_other_grids_and_communities_may_not_see_a_case(client, demo):
     code, _ = new_case(client)
     assert _may_see(code, OTHER_STAFF) == [False] * len(OTHER_STAFF)
+
+
+def test_orphan_files_left_by_a_crash_are_purged_and_attached_ones_kept(client, demo):
+    """A crash between writing a file and committing its row leaves a file no row names; the hourly purge
+    removes it once it is an hour old, and never a file that belongs to an attachment or an upload in flight."""
+    code, token = new_case(client)
+    assert upload(client, code, token, jpeg()).status_code == 201
+    folder = attachment_service.attachments_dir(get_settings().media_dir)
+    attached = {p.name for p in folder.iterdir()}
+    for name in ("orphan.jpg", "fresh.jpg", ".upload-x.part"):
+        (folder / name).write_bytes(b"left behind")
+    two_hours_ago = time.time() - 7200
+    for name in attached | {"orphan.jpg", ".upload-x.part"}:
+        os.utime(folder / name, (two_hours_ago, two_hours_ago))
+
+    with session_scope() as session:
+        removed = attachment_service.purge_orphans(session, media_dir=get_settings().media_dir)
+
+    assert removed == 2
+    assert {p.name for p in folder.iterdir()} == attached | {"fresh.jpg"}
+    (row,) = rows()
+    assert {row.stored_name, row.thumb_name} == attached
