@@ -11,13 +11,11 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from sqlmodel import Session
 
-from app.config import Settings
 from app.db import session_scope
-from app.deps import SessionDep, SettingsDep
-from app.errors import DomainError, Gone, NotFound, TooManyRequests, invalid_from_errors
+from app.deps import SessionDep
+from app.errors import DomainError, Gone, NotFound
 from app.grids import service as grid_service
 from app.grids.models import GridToken
 from app.i18n import t
@@ -25,7 +23,7 @@ from app.phones import display_phone
 from app.pwa.pages import resident_page
 from app.reports import intake
 from app.reports import service as report_service
-from app.reports.schemas import ReportCreate
+from app.reports.router import submit_report
 from app.web import error_page, page_lang
 
 router = APIRouter(include_in_schema=False)
@@ -145,7 +143,7 @@ async def read_form_body(request: Request, *, limit: int) -> dict[str, list[str]
 
 
 @router.post("/g/{token}", response_class=HTMLResponse)
-async def submit_form(token: str, request: Request, settings: SettingsDep) -> Response:
+async def submit_form(token: str, request: Request) -> Response:
     lang = page_lang(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
@@ -161,7 +159,7 @@ async def submit_form(token: str, request: Request, settings: SettingsDep) -> Re
         body = report_body(token, form)
         try:
             key = _form_key(submitted.get("form_key", ""), body)
-            answer = await _submit(request, body, settings=settings, idempotency_key=key)
+            answer = await submit_report(request, body, idempotency_key=key)
         except Gone:
             return await run_in_threadpool(_render_in_thread, request, token)
         except DomainError as exc:
@@ -170,17 +168,3 @@ async def submit_form(token: str, request: Request, settings: SettingsDep) -> Re
         else:
             return RedirectResponse(f"/t/{answer['tracking_code']}", status_code=303)
     return await run_in_threadpool(_render_in_thread, request, token, form=form, errors=errors, status_code=422)
-
-
-async def _submit(request: Request, body: dict, *, settings: Settings, idempotency_key: str | None) -> dict:
-    """The same path as POST /api/v1/reports: validation, the address limit, then the group-commit writer."""
-    try:
-        report = ReportCreate.model_validate(body)
-    except ValidationError as exc:
-        raise invalid_from_errors(exc.errors()) from None
-    if settings.rate_limits and request.client is not None:
-        wait = request.app.state.address_limiter.hit(request.client.host)
-        if wait is not None:
-            raise TooManyRequests("rate_limited", retry_after_seconds=wait)
-    pending = intake.prepare(report, raw_body=body, idempotency_key=idempotency_key, settings=settings)
-    return await request.app.state.intake_writer.submit(pending)

@@ -56,12 +56,20 @@ def get_grid(token: str, session: SessionDep) -> GridPublic:
 async def create_report(
     request: Request, idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
-    # The hot path: no dependency that FastAPI would run in a worker thread (a sync one such as get_settings).
-    settings: Settings = request.app.state.settings
     raw = await read_json_body(request, limit=MAX_REPORT_BODY)
     if not isinstance(raw, dict):
         raise InvalidInput("validation_error", message="请求内容须为 JSON 对象",
                            message_en="The body must be a JSON object")
+    return JSONResponse(await submit_report(request, raw, idempotency_key=idempotency_key), status_code=201)
+
+
+async def submit_report(request: Request, raw: dict, *, idempotency_key: str | None) -> dict:
+    """Validate a report body, apply the per-address limit, and hand it to the group-commit writer; its answer.
+
+    The API and the no-JavaScript form both come here. The hot path: no dependency that FastAPI would run
+    in a worker thread (a sync one such as get_settings).
+    """
+    settings: Settings = request.app.state.settings
     try:
         report = ReportCreate.model_validate(raw)
     except ValidationError as exc:
@@ -71,8 +79,7 @@ async def create_report(
         if wait is not None:
             raise TooManyRequests("rate_limited", retry_after_seconds=wait)
     pending = intake.prepare(report, raw_body=raw, idempotency_key=idempotency_key, settings=settings)
-    answer = await request.app.state.intake_writer.submit(pending)
-    return JSONResponse(answer, status_code=201)
+    return await request.app.state.intake_writer.submit(pending)
 
 
 @router.get("/api/v1/track/{tracking_code}", response_model=TrackPublic)
