@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 from app.config import Settings
 from app.deps import CurrentPerson, SessionDep
 from app.errors import DomainError, Forbidden, InvalidInput, TooManyRequests, invalid_from_errors
+from app.phones import display_phone
 from app.reports import intake
 from app.reports import service as report_service
 from app.reports.schemas import CategoryPublic, GridPublic, ReportCreate, ReportCreated, TrackPublic
@@ -115,4 +116,6 @@ def track_page(tracking_code: str, request: Request, session: SessionDep) -> HTM
         view = report_service.track(session, tracking_code=tracking_code)
     except DomainError:
         return error_page(request, status_code=404, title_key="not_found_title", message_key="case_not_found")
-    return render(request, "track.html", case=view)
+    # While the case is open the page offers the community office's phone, as the poster does (never a person's).
+    phone = report_service.office_phone_for(session, tracking_code=tracking_code) if view.status == "open" else None
+    return render(request, "track.html", case=view, office_phone=display_phone(phone), office_phone_e164=phone)

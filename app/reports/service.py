@@ -35,6 +35,12 @@ def grid_for_token(session: Session, *, token: str) -> GridPublic:
     )
 
 
+def office_phone_for(session: Session, *, tracking_code: str) -> str | None:
+    """The community office's number (the one on the grid's poster): whom a resident can call while waiting."""
+    case = get_case(session, tracking_code=tracking_code)
+    return grid_service.describe(session, grid=session.get(Grid, case.grid_id)).office_phone
+
+
 def get_case(session: Session, *, tracking_code: str) -> Case:
     code = codes.parse_tracking_code(tracking_code)
     case = session.exec(select(Case).where(Case.tracking_code == code)).first() if code else None

@@ -127,3 +127,23 @@ def test_form_body_past_the_limit_is_refused_before_it_is_read(client, demo):
 def test_form_post_that_is_not_a_form_is_refused(client, demo):
     answer = client.post(f"/g/{token_of()}", json=FORM)
     assert answer.status_code == 415 and case_count() == 0
+
+
+def test_tracking_page_offers_the_community_office_phone_while_the_case_is_open(client, demo):
+    answer = client.post("/api/v1/reports", json={"grid_token": token_of(), "category": "repairs",
+                                                  "description": "路灯坏了", "contact_phone": "13912345678"}).json()
+    code = answer["tracking_code"]
+    with session_scope() as session:
+        case = session.exec(select(Case).where(Case.tracking_code == code)).one()
+        office = grid_service.describe(session, grid=grid_service.resolve_token(session, token=token_of())).office_phone
+    assert office, "the demo grid's community has an office phone"
+
+    html = client.get(f"/t/{code}").text
+    assert re.search(rf'id="office-call" href="tel:{re.escape(office)}"', html)
+    assert "phone" not in client.get(f"/api/v1/track/{code}").text, "the API keeps to no phone numbers at all"
+
+    with session_scope() as session:
+        case = session.get(Case, case.id)
+        case.status = "closed"
+        session.add(case)
+    assert 'id="office-call"' not in client.get(f"/t/{code}").text
