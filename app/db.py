@@ -3,7 +3,7 @@
 import fcntl
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,13 +52,21 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
+# At most this many request sessions at once per process (app.deps.db_slot). Each holds at most two
+# connections (an upload's second, writing one) and the ticker and the intake writer a few more, so the pool
+# never runs dry: no thread then waits for a connection held by a request that is itself waiting for a thread.
+REQUEST_SESSIONS = 12
+POOL_LIMITS = {"pool_size": 10, "max_overflow": 20}
+
+
 def make_engine(settings: Settings) -> Engine:
     url = settings.database_url
     if url.startswith("sqlite"):
         path = _sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        limits = POOL_LIMITS if path is not None else {}  # an in-memory database has a one-connection pool
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **limits)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record) -> None:
@@ -77,7 +85,7 @@ def make_engine(settings: Settings) -> Engine:
             conn.exec_driver_sql(mode)
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, **POOL_LIMITS)
 
 
 _engine: Engine | None = None
@@ -130,15 +138,17 @@ def sqlite_write_turn(engine: Engine) -> Iterator[None]:
 
 
 @contextmanager
-def write_session() -> Iterator[Session]:
+def write_session(*, queue: bool = True) -> Iterator[Session]:
     """A session whose transaction takes the write lock at once on SQLite (BEGIN IMMEDIATE).
 
     Read-then-write sequences (claiming due steps, counting attachments) need the lock before the read,
     or two writers read the same state. On Postgres this is a plain session; use row locks there.
-    The caller commits.
+    The caller commits. queue=False skips this process's writer queue (sqlite_write_turn): for a session that
+    is opened and closed on different threads, since the queue's lock belongs to the thread that took it.
     """
     engine = get_engine()
-    with sqlite_write_turn(engine), engine.connect() as conn:
+    turn = sqlite_write_turn(engine) if queue else nullcontext()
+    with turn, engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
         with Session(bind=conn, expire_on_commit=False) as session:

@@ -1,6 +1,8 @@
 """Request dependencies: the database session (committed at the boundary) and the current person."""
 
-from collections.abc import Callable, Iterator
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
@@ -9,7 +11,7 @@ from sqlmodel import Session
 from app.auth import service as auth_service
 from app.auth.models import AuthSession
 from app.config import Settings, get_settings
-from app.db import get_engine, write_session
+from app.db import REQUEST_SESSIONS, get_engine, write_session
 from app.errors import Forbidden, Unauthorized
 from app.people.models import Person
 
@@ -40,7 +42,25 @@ def _is_write(request: Request) -> bool:
     return marked if marked is not None else request.method not in SAFE_METHODS
 
 
-def get_db(request: Request) -> Iterator[Session]:
+_slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
+
+
+async def db_slot() -> AsyncIterator[None]:
+    """A place among the REQUEST_SESSIONS requests that may hold a database session at once.
+
+    Taken on the event loop before the session's first thread-pool call: a burst of requests then queues here,
+    instead of filling the thread pool with threads waiting for connections that the requests holding them
+    cannot give back, because they in turn wait for a thread (a deadlock until the pool's 30 s timeout).
+    """
+    loop = asyncio.get_running_loop()
+    slots = _slots.get(loop)
+    if slots is None:
+        slots = _slots[loop] = asyncio.Semaphore(REQUEST_SESSIONS)
+    async with slots:
+        yield
+
+
+def get_db(request: Request, _slot: Annotated[None, Depends(db_slot)]) -> Iterator[Session]:
     """One unit of work per request: committed if the route succeeds, rolled back on any error.
 
     On SQLite a request that writes begins with BEGIN IMMEDIATE: a plain BEGIN reads first and upgrades to a
@@ -48,7 +68,9 @@ def get_db(request: Request) -> Iterator[Session]:
     committed in between, whatever the busy timeout. Reads keep plain BEGIN and stay concurrent under WAL.
     """
     if _is_write(request) and get_engine().dialect.name == "sqlite":
-        with write_session() as session:
+        # Not the in-process writer queue: FastAPI may open and close this session on different pool threads,
+        # and that lock belongs to a thread. The request waits in SQLite's busy handler instead.
+        with write_session(queue=False) as session:
             yield session
             session.commit()
         return

@@ -1,5 +1,8 @@
 """Notes: staff-only lines on a case's history, by anyone who may see the case."""
 
+import asyncio
+
+import httpx
 from sqlmodel import select
 
 from app.db import session_scope
@@ -55,3 +58,22 @@ def test_a_note_from_the_browser_needs_the_csrf_header(client, demo):
     assert client.post(f"/api/v1/cases/{code}/notes", json={"text": "x"}).status_code == 403
     assert client.post(f"/api/v1/cases/{code}/notes", json={"text": "x"},
                        headers={"X-CSRF-Token": csrf}).status_code == 201
+
+
+def test_sixty_notes_at_once_are_all_written(client, demo):
+    """A request's session is opened and closed in thread-pool calls that may land on different threads, and
+    sixty writers at once outnumber the pool: nothing may tie the session to one thread or hold a pool thread
+    waiting for another request's turn."""
+    code = Timeline().report()
+    headers = bearer(client, DISPATCHER_GYL)
+
+    async def all_at_once() -> list[httpx.Response]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=client.app), base_url="http://test") as api:
+            posts = [api.post(f"/api/v1/cases/{code}/notes", json={"text": f"第{n}次回访"}, headers=headers)
+                     for n in range(60)]
+            return await asyncio.wait_for(asyncio.gather(*posts), timeout=90)
+
+    answers = asyncio.run(all_at_once())
+    assert [a.status_code for a in answers] == [201] * 60
+    with session_scope() as s:
+        assert len(s.exec(select(CaseEvent).where(CaseEvent.kind == "note")).all()) == 60
