@@ -95,7 +95,7 @@ class StepBatch:
         case_ids = sorted({step.case_id for step in steps})
         self.recipients: dict[tuple[int, int], CaseRecipient] = {}
         self.repage_seq: dict[tuple[int, int, int], int] = {}
-        self.subscriptions: dict[int, list[PushSubscription]] | None = None
+        self.subscriptions: dict[int, list[PushSubscription]] = {}  # loaded only when Web Push is on
         self._loaded: list = []  # the session's identity map holds objects weakly: keep them for the batch
         if not case_ids:
             return
@@ -123,7 +123,6 @@ class StepBatch:
                 .group_by(CaseStep.case_id, CaseStep.person_id, CaseStep.level)):
             self.repage_seq[(case_id, person_id, level)] = seq or 0
         if settings.web_push_enabled:
-            self.subscriptions = {}
             if person_ids:
                 for sub in session.exec(select(PushSubscription).where(PushSubscription.person_id.in_(person_ids))
                                         .order_by(PushSubscription.id)):
@@ -134,7 +133,7 @@ class StepContext:
     """What a step needs, loaded once."""
 
     def __init__(self, session: Session, step: CaseStep, now: datetime, settings: Settings,
-                 batch: StepBatch | None = None) -> None:
+                 batch: StepBatch) -> None:
         self.session, self.step, self.now, self.settings, self.batch = session, step, now, settings, batch
         self.case = session.get(Case, step.case_id)
         self.escalation = session.get(CaseEscalation, step.case_id)
@@ -147,9 +146,10 @@ def run_step(session: Session, *, step: CaseStep, now: datetime, settings: Setti
              batch: StepBatch | None = None) -> None:
     """Perform one due step (the caller marks it done in the same transaction).
 
-    With batch (loaded for the claimed steps, this one included) the step reads what it needs from it.
+    The step reads what it needs from batch, loaded for the claimed steps (this one included); without one it
+    loads a batch of its own.
     """
-    ctx = StepContext(session, step, now, settings, batch)
+    ctx = StepContext(session, step, now, settings, batch or StepBatch(session, [step], settings))
     if ctx.case.status != CaseStatus.open:
         step.state = StepState.cancelled.value
         return
@@ -202,7 +202,7 @@ def _run_page(ctx: StepContext) -> None:
 
 def _run_repage(ctx: StepContext) -> None:
     step = ctx.step
-    recipient = _ctx_recipient(ctx, ctx.case.id, step.person_id)
+    recipient = ctx.batch.recipients.get((ctx.case.id, step.person_id))
     person = ctx.session.get(Person, step.person_id)
     if recipient is None or person is None or recipient.acked_at is not None:
         return
@@ -213,7 +213,8 @@ def _run_repage(ctx: StepContext) -> None:
         # After downtime, the missed re-pages collapse into this one: the next is an interval from now.
         next_due = step.due_at + interval if step.due_at + interval > ctx.now else ctx.now + interval
         _add_step(ctx.session, ctx.case.id, StepKind.repage, step.level, next_due, ctx.now, person.id, step.seq + 1)
-        _note_repage_seq(ctx, person.id, step.level, step.seq + 1)
+        seq_key = (ctx.case.id, person.id, step.level)
+        ctx.batch.repage_seq[seq_key] = max(step.seq + 1, ctx.batch.repage_seq.get(seq_key, 0))
 
 
 def _run_escalate(ctx: StepContext) -> None:
@@ -266,44 +267,23 @@ def _record_vacancy(ctx: StepContext, level: int) -> None:
 
 def _page(ctx: StepContext, person: Person, *, kind: str, level: int) -> None:
     """Page a person (ack link, notification) and schedule their first re-page."""
-    if ctx.batch is not None:
-        recipient = ctx.batch.recipients.get((ctx.case.id, person.id))
-        if recipient is None:
-            values = {"case_id": ctx.case.id, "person_id": person.id, "level": level,
-                      "ack_token": secrets.token_urlsafe(24), "created_at": ctx.now}
-            recipient = _insert(ctx.session, CaseRecipient, values)
-            ctx.batch.recipients[(ctx.case.id, person.id)] = recipient
-    else:
-        recipient = ensure_recipient(ctx.session, case_id=ctx.case.id, person_id=person.id, level=level,
-                                     now=ctx.now)
+    key = (ctx.case.id, person.id)
+    recipient = ctx.batch.recipients.get(key)
+    if recipient is None:
+        values = {"case_id": ctx.case.id, "person_id": person.id, "level": level,
+                  "ack_token": secrets.token_urlsafe(24), "created_at": ctx.now}
+        recipient = ctx.batch.recipients[key] = _insert(ctx.session, CaseRecipient, values)
     _notify(ctx, person, kind=kind, level=level, recipient=recipient)
     if recipient.acked_at is None and ctx.policy.max_repages > 0:
-        if ctx.batch is not None:
-            seq = ctx.batch.repage_seq.get((ctx.case.id, person.id, level), 0) + 1
-        else:
-            seq = (ctx.session.exec(select(func.max(CaseStep.seq)).where(
-                CaseStep.case_id == ctx.case.id, CaseStep.kind == StepKind.repage, CaseStep.person_id == person.id,
-                CaseStep.level == level)).one() or 0) + 1
+        seq_key = (ctx.case.id, person.id, level)
+        seq = ctx.batch.repage_seq[seq_key] = ctx.batch.repage_seq.get(seq_key, 0) + 1
         _add_step(ctx.session, ctx.case.id, StepKind.repage, level,
                   ctx.now + timedelta(seconds=ctx.policy.repage_seconds), ctx.now, person.id, seq)
-        _note_repage_seq(ctx, person.id, level, seq)
-
-
-def _note_repage_seq(ctx: StepContext, person_id: int, level: int, seq: int) -> None:
-    if ctx.batch is not None:
-        key = (ctx.case.id, person_id, level)
-        ctx.batch.repage_seq[key] = max(seq, ctx.batch.repage_seq.get(key, 0))
-
-
-def _ctx_recipient(ctx: StepContext, case_id: int, person_id: int) -> CaseRecipient | None:
-    if ctx.batch is not None:
-        return ctx.batch.recipients.get((case_id, person_id))
-    return _recipient(ctx.session, case_id, person_id)
 
 
 def _notify(ctx: StepContext, person: Person, *, kind: str, level: int,
             recipient: CaseRecipient | None = None) -> None:
-    recipient = recipient or _ctx_recipient(ctx, ctx.case.id, person.id)
+    recipient = recipient or ctx.batch.recipients.get((ctx.case.id, person.id))
     ack_url = f"{ctx.settings.public_url}/a/{recipient.ack_token}" if recipient else None
     notification_id = payloads.new_id()
     body = payloads.build(notification_id=notification_id, kind=kind, level=level,
@@ -315,11 +295,7 @@ def _notify(ctx: StepContext, person: Person, *, kind: str, level: int,
         payload=body, next_attempt_at=ctx.now, created_at=ctx.now))
     if ctx.settings.web_push_enabled:
         # The same page to each of the person's browsers too; the gateway (SMS, voice) stays the one of record.
-        if ctx.batch is not None and ctx.batch.subscriptions is not None:
-            subscriptions = ctx.batch.subscriptions.get(person.id, [])
-        else:
-            subscriptions = ctx.session.exec(select(PushSubscription).where(PushSubscription.person_id == person.id))
-        for subscription in subscriptions:
+        for subscription in ctx.batch.subscriptions.get(person.id, []):
             push_id = payloads.new_id()
             push_body = payloads.build(notification_id=push_id, kind=kind, level=level,
                                        recipient=payloads.staff_recipient(person), case=ctx.case,
@@ -420,16 +396,6 @@ def _insert(session: Session, model: type, values: dict):
 def _recipient(session: Session, case_id: int, person_id: int) -> CaseRecipient | None:
     return session.exec(select(CaseRecipient).where(CaseRecipient.case_id == case_id,
                                                     CaseRecipient.person_id == person_id)).first()
-
-
-def ensure_recipient(session: Session, *, case_id: int, person_id: int, level: int, now: datetime) -> CaseRecipient:
-    recipient = _recipient(session, case_id, person_id)
-    if recipient is None:
-        recipient = CaseRecipient(case_id=case_id, person_id=person_id, level=level,
-                                  ack_token=secrets.token_urlsafe(24), created_at=now)
-        session.add(recipient)
-        session.flush()
-    return recipient
 
 
 def _event(session: Session, case_id: int, kind: str, at: datetime, *, public: bool, actor_id: int | None = None,

@@ -244,3 +244,28 @@ def test_same_bytes_on_every_retry(db_url, demo):
         by_id.setdefault(outgoing.id, set()).add(outgoing.payload)
     assert all(len(v) == 1 for v in by_id.values())
     assert {json.loads(p)["id"] for p in first} <= set(by_id)
+
+
+def test_a_step_that_fails_is_retried_later_and_does_not_stop_the_others(db_url, demo, monkeypatch):
+    """The batch is rolled back and run step by step: the good case is paged, the bad one waits 30 s and retries."""
+    from app.escalation import sweeper
+
+    tl = Timeline()
+    good, bad = tl.report(), tl.report("BY-RML-GYL-02")
+    bad_id = tl.case(bad).id
+    real_run_step = service.run_step
+
+    def failing(session, *, step, **kwargs):
+        if step.case_id == bad_id:
+            raise RuntimeError("a broken step")
+        return real_run_step(session, step=step, **kwargs)
+
+    monkeypatch.setattr(service, "run_step", failing)
+    paged = tl.at(0)
+    assert {p["case"]["tracking_code"] for p in paged} == {good}
+    assert "paged" in tl.events(good) and "paged" not in tl.events(bad)
+
+    monkeypatch.setattr(service, "run_step", real_run_step)
+    assert tl.at(0.25) == [], "not before the retry delay"
+    retried = tl.at(sweeper.RETRY_FAILED_STEP.total_seconds() / 60)
+    assert {p["case"]["tracking_code"] for p in retried} == {bad}
