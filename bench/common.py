@@ -39,13 +39,14 @@ def pg_admin_url() -> str:
     return os.environ.get("MASHANG_TEST_DATABASE_URL", DEFAULT_PG_ADMIN_URL)
 
 
-def create_pg_database(admin_url: str, *, prefix: str) -> str:
-    """Create an empty Postgres database with a unique name; its URL."""
+def create_pg_database(admin_url: str, *, prefix: str, template: str | None = None) -> str:
+    """Create a Postgres database with a unique name, empty or a copy of template (a database URL); its URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{make_url(template).database}"' if template else ""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     finally:
         admin.dispose()
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
@@ -62,9 +63,10 @@ def drop_pg_database(admin_url: str, url: str) -> None:
         admin.dispose()
 
 
-def server_env(database_url: str, *, workdir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without any MASHANG_* setting, then a test server's own settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MASHANG_")}
+def server_env(database_url: str, *, workdir: Path, extra: Mapping[str, str] | None = None,
+               base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """base (this process's environment by default) without any MASHANG_* setting, then a test server's own."""
+    env = {k: v for k, v in (os.environ if base is None else base).items() if not k.startswith("MASHANG_")}
     env.update({"MASHANG_DATABASE_URL": database_url, "MASHANG_ENV": "test", "MASHANG_RATE_LIMITS": "off",
                 "MASHANG_MEDIA_DIR": str(workdir / "media")})
     env.update(extra or {})

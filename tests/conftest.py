@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,22 +57,18 @@ def _pg_database(request: pytest.FixtureRequest) -> str:
         missing(str(_pg_state["error"]))
     if "url" in _pg_state:
         return str(_pg_state["url"])
-    admin_url = make_url(PG_ADMIN_URL)
-    name = f"mashang_test_{uuid.uuid4().hex[:10]}"
+    from bench.common import create_pg_database, drop_pg_database
+
     try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = create_pg_database(PG_ADMIN_URL, prefix="mashang_test")
     except Exception as exc:  # noqa: BLE001
-        _pg_state["error"] = f"PostgreSQL is not reachable at {admin_url.render_as_string()}: {type(exc).__name__}"
+        shown = make_url(PG_ADMIN_URL).render_as_string()
+        _pg_state["error"] = f"PostgreSQL is not reachable at {shown}: {type(exc).__name__}"
         missing(str(_pg_state["error"]))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
 
     def drop() -> None:
         reset_engine()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_pg_database(PG_ADMIN_URL, url)
 
     request.session.addfinalizer(drop)
     _pg_state["url"] = url

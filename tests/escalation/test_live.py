@@ -13,7 +13,6 @@ import sqlite3
 import subprocess
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Executable
@@ -34,6 +33,7 @@ from app.escalation.models import CaseStep
 from app.grids.models import Grid, GridToken
 from app.paging.models import DeliveryAttempt, Notification
 from app.reports.models import Case, CaseEvent
+from bench import common
 from bench.common import Server, create_pg_database, drop_pg_database, mashang_server, prepare_database
 from tests.conftest import PG_ADMIN_URL, missing
 from tests.escalation.receiver import Delivery, Receiver
@@ -54,8 +54,7 @@ BASE_ENV: Mapping[str, str] = {k: v for k, v in os.environ.items() if not k.star
 
 def server_env(database_url: str, *, workdir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """A server's environment: no MASHANG_* of ours, then the test settings."""
-    return {**BASE_ENV, "MASHANG_DATABASE_URL": database_url, "MASHANG_ENV": "test", "MASHANG_RATE_LIMITS": "off",
-            "MASHANG_MEDIA_DIR": str(workdir / "media"), **(extra or {})}
+    return common.server_env(database_url, workdir=workdir, extra=extra, base=BASE_ENV)
 
 
 # --- databases: a migrated template with the demo city per backend, a copy per scenario ---
@@ -86,14 +85,7 @@ class Databases:
                 with sqlite3.connect(make_url(template).database) as source, sqlite3.connect(target) as copy:
                     source.backup(copy)
                 return f"sqlite:///{target}"
-            copy_name = f"mashang_live_{name}_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-            try:
-                with admin.connect() as conn:
-                    conn.execute(text(f'CREATE DATABASE "{copy_name}" TEMPLATE "{make_url(template).database}"'))
-            finally:
-                admin.dispose()
-            url = make_url(template).set(database=copy_name).render_as_string(hide_password=False)
+            url = create_pg_database(PG_ADMIN_URL, prefix=f"mashang_live_{name}", template=template)
             self._pg_databases.append(url)
             return url
 
