@@ -193,8 +193,8 @@ class Sender:
         if gone:
             conn.execute(update(notifications).where(n.id == bindparam("b_id")).values(
                 state=NotificationState.delivered.value, last_error=bindparam("b_error")), gone)
-            for item in claimed:
-                if any(g["b_id"] == item.outgoing.id for g in gone):
+            for item, result in zip(claimed, results, strict=True):
+                if result.gone and not result.ok:
                     _forget_subscription(session, item.outgoing.endpoint)
         if failed:
             conn.execute(update(notifications).where(n.id == bindparam("b_id")).values(
