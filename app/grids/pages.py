@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
+from app.bodies import read_limited
 from app.db import session_scope
 from app.deps import SessionDep
 from app.errors import DomainError, Gone, NotFound
@@ -127,17 +128,9 @@ def _form_key(raw: str, body: dict) -> str | None:
 
 async def read_form_body(request: Request, *, limit: int) -> dict[str, list[str]]:
     """The urlencoded fields, refusing a body past limit as it streams in (413) and one that is not UTF-8 (400)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise DomainError("too_large", status_code=413)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise DomainError("too_large", status_code=413)
-        chunks.append(chunk)
+    body = await read_limited(request, limit=limit)
     try:
-        return parse_qs(b"".join(chunks).decode("utf-8"), keep_blank_values=True, max_num_fields=32)
+        return parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=32)
     except (UnicodeDecodeError, ValueError):
         raise DomainError("validation_error", status_code=400) from None
 

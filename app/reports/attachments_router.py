@@ -12,6 +12,7 @@ from sqlmodel import Session
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from app.bodies import limited_stream
 from app.db import write_session
 from app.deps import CurrentPerson, SessionDep, SettingsDep, locks_itself
 from app.errors import DomainError, InvalidInput
@@ -56,19 +57,8 @@ async def read_upload(request: Request, *, limit: int) -> bytes:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "multipart/form-data":
         raise UnsupportedMedia("unsupported_media_type", field="Content-Type")
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise _too_large()
-
-    async def limited():
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _too_large()
-            yield chunk
-
-    parser = MultiPartParser(request.headers, limited(), max_files=1, max_fields=8, max_part_size=4096)
+    chunks = limited_stream(request, limit=limit, too_large=_too_large)
+    parser = MultiPartParser(request.headers, chunks, max_files=1, max_fields=8, max_part_size=4096)
     try:
         form = await parser.parse()
     except MultiPartException as exc:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
+from app.bodies import read_limited
 from app.config import Settings
 from app.deps import CurrentPerson, SessionDep
 from app.errors import DomainError, Forbidden, InvalidInput, TooManyRequests, invalid_from_errors
@@ -32,17 +33,9 @@ async def read_json_body(request: Request, *, limit: int) -> object:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise _error("unsupported_media_type", 415, "Content-Type")
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise _error("too_large", 413)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _error("too_large", 413)
-        chunks.append(chunk)
+    body = await read_limited(request, limit=limit)
     try:
-        return json.loads(b"".join(chunks))
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise _error("malformed_json", 400) from None
 
