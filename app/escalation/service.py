@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from types import SimpleNamespace
 
-from sqlalchemy import Connection, func, insert, update
+from sqlalchemy import Connection, func, update
 from sqlmodel import Session, select
 
 from app import clock
 from app.config import Settings
+from app.db import insert_rows
 from app.errors import Conflict, Gone, InvalidInput, NotFound
 from app.escalation.models import (
     CaseEscalation,
@@ -60,19 +61,22 @@ def policy_from(settings: Settings, chain: list[int]) -> dict:
 def schedule_new_cases(conn: Connection, created: list[CreatedCase], *, settings: Settings) -> None:
     """Copy the policy onto each new case and schedule its page, warning and first escalation."""
     cache: dict[int, int | None] = {}
+    policies: dict[int, dict] = {}  # by grid: one policy per grid in the batch, not one model per case
     escalations, steps = [], []
     for case in created:
-        chain = chain_of(conn, case.grid_id, cache)
-        escalations.append({"case_id": case.id, "policy": policy_from(settings, chain), "level": 0,
-                            "assigned_person_id": None})
+        policy = policies.get(case.grid_id)
+        if policy is None:
+            policy = policies[case.grid_id] = policy_from(settings, chain_of(conn, case.grid_id, cache))
+        chain = policy["chain"]
+        escalations.append({"case_id": case.id, "policy": policy, "level": 0, "assigned_person_id": None})
         steps.append(_step(case.id, StepKind.page, 0, case.created_at, case.created_at))
         warn_at = case.contact_due_at - timedelta(seconds=settings.warning_lead_seconds)
         if warn_at > case.created_at:
             steps.append(_step(case.id, StepKind.warning, 0, warn_at, case.created_at))
         if len(chain) > 1:
             steps.append(_step(case.id, StepKind.escalate, 1, case.contact_due_at, case.created_at))
-    conn.execute(insert(escalations_table), escalations)
-    conn.execute(insert(steps_table), steps)
+    insert_rows(conn, escalations_table, escalations)
+    insert_rows(conn, steps_table, steps)
 
 
 def _step(case_id: int, kind: StepKind, level: int, due_at: datetime, now: datetime, person_id: int = 0,
@@ -354,13 +358,13 @@ def write_bulk(session: Session) -> None:
     if not pending:
         return
     session.info[_BULK] = []
-    by_model: dict[type, list[dict]] = {}
+    by_model: dict[type, dict[tuple[str, ...], list[dict]]] = {}
     for model, row in pending:
-        by_model.setdefault(model, []).append(row)
+        by_model.setdefault(model, {}).setdefault(tuple(row), []).append(row)
+    conn = session.connection()
     for model in _BULK_ORDER:
-        rows = by_model.pop(model, [])
-        if rows:
-            session.execute(insert(model.__table__), rows)
+        for rows in by_model.pop(model, {}).values():  # one executemany per set of columns given
+            insert_rows(conn, model.__table__, rows)
     if by_model:
         raise TypeError(f"no bulk insert for {sorted(m.__name__ for m in by_model)}")
 

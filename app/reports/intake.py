@@ -14,12 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.config import Settings
-from app.db import get_engine, sqlite_write_turn
+from app.db import get_engine, insert_rows, reserve_ids, sqlite_write_turn
 from app.errors import Conflict, DomainError, Gone, InvalidInput, NotFound, TooManyRequests
 from app.escalation import service as escalation_service
 from app.grids.models import GridToken
@@ -228,21 +228,21 @@ def _write_in(conn: Connection, batch: list[Pending], *, settings: Settings) -> 
         # Another instance may hold the same key in an uncommitted transaction: the constraint decides.
         try:
             with conn.begin_nested():
-                conn.execute(insert(keys_table), rows)
+                insert_rows(conn, keys_table, rows)
         except IntegrityError:
             raise _KeyRace() from None
-    created_rows = conn.execute(
-        insert(cases_table).returning(cases_table.c.id, sort_by_parameter_order=True),
-        [batch[i].values for i in fresh],
-    ).all()
+    # Ids drawn up front: a bulk INSERT ... RETURNING in parameter order runs one statement per row on SQLite.
+    ids = reserve_ids(conn, cases_table, len(fresh))
     created: list[CreatedCase] = []
-    for index, (case_id,) in zip(fresh, created_rows, strict=True):
+    for index, case_id in zip(fresh, ids, strict=True):
         v = batch[index].values
+        v["id"] = case_id
         made = CreatedCase(case_id, v["tracking_code"], v["grid_id"], v["category_code"], v["created_at"],
                            v["contact_due_at"])
         created.append(made)
         results[index] = made
-    conn.execute(insert(events_table), [
+    insert_rows(conn, cases_table, [batch[i].values for i in fresh])
+    insert_rows(conn, events_table, [
         {"case_id": c.id, "kind": "created", "at": c.created_at, "public": True, "actor_id": None,
          "detail": {"channel": Channel.qr.value}} for c in created])
     escalation_service.schedule_new_cases(conn, created, settings=settings)

@@ -1,0 +1,92 @@
+"""insert_rows and reserve_ids: the intake's and the sweep's bulk writes store what an ORM insert stores."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table
+from sqlmodel import select
+
+from app.db import get_engine, insert_rows, reserve_ids, session_scope
+from app.reports.models import Case, CaseEvent
+
+AT = datetime(2026, 12, 2, 5, 30, 15, 123456, tzinfo=UTC)
+
+
+def _a_case(session) -> int:
+    from app import demo as demo_city
+    from app.config import get_settings
+    from app.grids.models import Grid
+
+    demo_city.load(session, settings=get_settings())
+    grid = session.exec(select(Grid).where(Grid.level == "grid")).first()
+    case = Case(tracking_code="ABCDE23456", grid_id=grid.id, category_code="repairs", description="灯坏了",
+                contact_phone="+8613912345678", created_at=AT, contact_due_at=AT + timedelta(minutes=30),
+                upload_token_hash="0" * 64, upload_expires_at=AT + timedelta(hours=24))
+    session.add(case)
+    session.flush()
+    return case.id
+
+
+def test_rows_inserted_in_bulk_read_back_as_the_orm_would_have_stored_them(db_url):
+    with session_scope() as session:
+        case_id = _a_case(session)
+        session.add(CaseEvent(case_id=case_id, kind="orm", at=AT, public=True, detail={"level": 1, "名": "张"}))
+        insert_rows(session.connection(), CaseEvent.__table__, [
+            {"case_id": case_id, "kind": "bulk", "at": AT, "public": True, "actor_id": None,
+             "detail": {"level": 1, "名": "张"}},
+            {"case_id": case_id, "kind": "bulk-null", "at": AT + timedelta(seconds=1), "public": False,
+             "actor_id": None, "detail": None}])
+    with session_scope() as session:
+        rows = {e.kind: e for e in session.exec(select(CaseEvent).where(CaseEvent.case_id == case_id))}
+    orm, bulk, null = rows["orm"], rows["bulk"], rows["bulk-null"]
+    assert (bulk.at, bulk.public, bulk.detail) == (orm.at, orm.public, orm.detail)
+    assert bulk.at == AT and bulk.at.tzinfo is not None
+    assert null.detail is None and null.public is False and null.at == AT + timedelta(seconds=1)
+
+
+def test_a_naive_timestamp_is_refused_as_by_the_orm(db_url):
+    with session_scope() as session:
+        case_id = _a_case(session)
+        with pytest.raises(ValueError, match="naive"):
+            insert_rows(session.connection(), CaseEvent.__table__, [
+                {"case_id": case_id, "kind": "bulk", "at": AT.replace(tzinfo=None), "public": True,
+                 "actor_id": None, "detail": None}])
+
+
+def test_a_column_default_computed_in_python_is_refused_rather_than_left_out(db_url):
+    table = Table("bulk_default_probe", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("name", String(10)), Column("stamp", String(10), default=lambda: "made"))
+    table.create(get_engine())
+    try:
+        with get_engine().begin() as conn, pytest.raises(TypeError, match="stamp"):
+            insert_rows(conn, table, [{"id": 1, "name": "a"}])
+    finally:
+        table.drop(get_engine())
+
+
+def test_reserved_ids_follow_the_rows_already_there_and_are_used_once(db_url):
+    with session_scope() as session:
+        existing = _a_case(session)
+        conn = session.connection()
+        first = reserve_ids(conn, Case.__table__, 3)
+        assert len(first) == 3 == len(set(first)) and min(first) > existing
+        rows = [{"id": case_id, "tracking_code": f"CODE{n}AAAAA"[:10], "grid_id": 1, "category_code": "repairs",
+                 "description": "x", "contact_phone": "+8613912345678", "contact_name": None, "proxy_name": None,
+                 "proxy_phone": None, "proxy_relation": None, "proxy_call": None, "lat": None, "lng": None,
+                 "accuracy_m": None, "channel": "qr", "status": "open", "created_at": AT,
+                 "contact_due_at": AT, "upload_token_hash": "0" * 64, "upload_expires_at": AT}
+                for n, case_id in enumerate(first)]
+        grid_id = session.get(Case, existing).grid_id
+        for row in rows:
+            row["grid_id"] = grid_id
+        insert_rows(conn, Case.__table__, rows)
+        second = reserve_ids(conn, Case.__table__, 2)
+        assert min(second) > max(first)
+    with session_scope() as session:
+        stored = session.exec(select(Case.id).where(Case.id.in_(first))).all()
+    assert sorted(stored) == sorted(first)
+
+
+def test_reserving_no_ids_asks_nothing(db_url):
+    with get_engine().connect() as conn:
+        assert reserve_ids(conn, Case.__table__, 0) == []
