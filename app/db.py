@@ -1,13 +1,14 @@
 """Engine, sessions and the schema's conventions; SQLite gets WAL, foreign keys and a busy timeout."""
 
 import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, DateTime, Table, event, insert, text
+from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
@@ -121,71 +122,42 @@ def session_scope() -> Iterator[Session]:
             raise
 
 
-_insert_sql: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple, bool]] = {}
-
-
-def insert_rows(conn: Connection, table: Table, rows: list[dict]) -> None:
-    """INSERT rows (dicts with the same keys) in one executemany, each value through its column's bind processor.
-
-    SQLAlchemy's own executemany runs every row through the statement compiler (construct_params): on the intake
-    and sweep hot paths that cost more than the database. Here the statement is compiled once per table, column
-    set and dialect, and the rows go to the driver as they are; the column types still convert every value
-    (UTCDateTime, SQLite's datetime strings, JSON), so what is stored is what an ORM insert would store.
-    """
-    if not rows:
-        return
-    columns = tuple(rows[0])
-    cache_key = (conn.dialect.name, table.name, columns)
-    cached = _insert_sql.get(cache_key)
-    if cached is None:
-        compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
-        names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
-        if set(names) != set(columns):
-            # A column default computed in Python would need SQLAlchemy's execution context: not supported here.
-            raise TypeError(f"insert_rows({table.name}): statement wants {sorted(names)}, rows give {sorted(columns)}")
-        processors = tuple(table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-                           for name in names)
-        cached = _insert_sql[cache_key] = (compiled.string, tuple(zip(names, processors, strict=True)),
-                                           compiled.positional)
-    sql, fields, positional = cached
-    if positional:
-        params = [tuple(row[name] if process is None else process(row[name]) for name, process in fields)
-                  for row in rows]
-    else:
-        params = [{name: row[name] if process is None else process(row[name]) for name, process in fields}
-                  for row in rows]
-    conn.exec_driver_sql(sql, params)
-
-
-def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
-    """Primary keys for count new rows of table, so that a bulk insert needs no RETURNING.
-
-    Postgres draws them from the column's sequence. On SQLite the caller holds the write lock (BEGIN IMMEDIATE)
-    from before this read, so nobody else can insert between it and the caller's insert.
-    """
-    if count <= 0:
-        return []
-    if conn.dialect.name == "postgresql":
-        return list(conn.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-                                 {"t": table.name, "n": count}).scalars())
-    top = conn.exec_driver_sql(f'SELECT coalesce(max(id), 0) FROM "{table.name}"').scalar_one()
-    return list(range(top + 1, top + 1 + count))
-
-
-# SQLite has one writer at a time. Writers in this process queue on this lock before they ask SQLite: when a
-# transaction ends the next thread goes at once, where SQLite's busy handler would have it sleep and retry in
-# steps of up to 100 ms. Other processes on the same file still meet SQLite's own lock and busy timeout.
+# SQLite has one writer at a time. Writers queue for it before they ask SQLite: threads of this process on a lock,
+# processes (the web server and its ticker) on an flock beside the database file. When a transaction ends the
+# next writer goes at once, where SQLite's busy handler would have it sleep and retry in steps of up to 100 ms.
 _sqlite_writer = threading.RLock()
+_turn_depth = 0  # nested turns of the thread holding _sqlite_writer: only the outermost takes and drops the flock
+_turn_files: dict[str, int] = {}
+
+
+def _turn_file(engine: Engine) -> int | None:
+    path = _sqlite_path(engine.url.render_as_string(hide_password=False))
+    if path is None:
+        return None
+    key = str(path.resolve())
+    if key not in _turn_files:
+        _turn_files[key] = os.open(f"{path}.write-turn", os.O_RDWR | os.O_CREAT, 0o600)
+    return _turn_files[key]
 
 
 @contextmanager
 def sqlite_write_turn(engine: Engine) -> Iterator[None]:
-    """This process's turn to write, on SQLite; nothing on Postgres (row locks there)."""
+    """This thread's turn to write, among this process's threads and other processes on the file (SQLite only)."""
+    global _turn_depth
     if engine.dialect.name != "sqlite":
         yield
         return
     with _sqlite_writer:
-        yield
+        fd = _turn_file(engine) if _turn_depth == 0 else None
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        _turn_depth += 1
+        try:
+            yield
+        finally:
+            _turn_depth -= 1
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 @contextmanager

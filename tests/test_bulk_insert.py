@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table
 from sqlmodel import select
 
-from app.db import get_engine, insert_rows, reserve_ids, session_scope
+from app.bulk import insert_rows, reserve_ids
+from app.db import get_engine, session_scope
 from app.reports.models import Case, CaseEvent
 
 AT = datetime(2026, 12, 2, 5, 30, 15, 123456, tzinfo=UTC)
@@ -90,3 +91,29 @@ def test_reserved_ids_follow_the_rows_already_there_and_are_used_once(db_url):
 def test_reserving_no_ids_asks_nothing(db_url):
     with get_engine().connect() as conn:
         assert reserve_ids(conn, Case.__table__, 0) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # Postgres writers take row locks, not a turn
+def test_the_sqlite_write_turn_excludes_other_processes_and_outlasts_nested_turns(db_url):
+    import fcntl
+
+    from app.db import _sqlite_path, sqlite_write_turn
+
+    engine = get_engine()
+    path = f"{_sqlite_path(db_url)}.write-turn"
+
+    def free() -> bool:
+        with open(path, "a") as other:  # another open file: what another process holds
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            fcntl.flock(other, fcntl.LOCK_UN)
+            return True
+
+    with sqlite_write_turn(engine):
+        assert not free()
+        with sqlite_write_turn(engine):
+            assert not free()
+        assert not free()  # the inner turn ending does not hand the file to another process
+    assert free()

@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from types import SimpleNamespace
 
-from sqlalchemy import Connection, func, update
+from sqlalchemy import Connection, Dialect, func, update
 from sqlmodel import Session, select
 
 from app import clock
+from app.bulk import Prepared, execute, insert_rows, prepare_insert
 from app.config import Settings
-from app.db import insert_rows
 from app.errors import Conflict, Gone, InvalidInput, NotFound
 from app.escalation.models import (
     CaseEscalation,
@@ -352,21 +352,49 @@ def begin_bulk(session: Session) -> None:
     session.info[_BULK] = []
 
 
+class WriteDeferred(Exception):
+    """A step wanted to write in the middle of a batch whose writes are held back until it commits."""
+
+
+def defer_writes(session: Session) -> None:
+    """Hold back everything this session would write (see sweeper: a batch prepared outside the write lock).
+
+    The bulk rows wait as they do after begin_bulk, the session's own changes wait for take_bulk's caller; a
+    step that needs a write at once (a vacant post: write_bulk, flush) raises WriteDeferred instead.
+    """
+    begin_bulk(session)
+    session.info[_DEFERRED] = True
+
+
+_DEFERRED = "mashang_writes_deferred"
+
+
+def take_bulk(session: Session) -> list[tuple[type, dict]]:
+    """The rows begin_bulk held back, taken out of the session."""
+    pending = session.info.get(_BULK) or []
+    session.info[_BULK] = []
+    return pending
+
+
 def write_bulk(session: Session) -> None:
     """Insert what begin_bulk held back (a no-op for a session that did not ask for it)."""
-    pending: list[tuple[type, dict]] | None = session.info.get(_BULK)
-    if not pending:
-        return
-    session.info[_BULK] = []
+    if session.info.get(_DEFERRED):
+        raise WriteDeferred()
+    conn = session.connection()
+    for prepared in prepare_bulk(conn.dialect, take_bulk(session)):
+        execute(conn, prepared)
+
+
+def prepare_bulk(dialect: Dialect, pending: list[tuple[type, dict]]) -> list[Prepared]:
+    """The inserts of held-back rows, parents first: one per table and set of columns given."""
     by_model: dict[type, dict[tuple[str, ...], list[dict]]] = {}
     for model, row in pending:
         by_model.setdefault(model, {}).setdefault(tuple(row), []).append(row)
-    conn = session.connection()
-    for model in _BULK_ORDER:
-        for rows in by_model.pop(model, {}).values():  # one executemany per set of columns given
-            insert_rows(conn, model.__table__, rows)
+    prepared = [prepare_insert(dialect, model.__table__, rows)
+                for model in _BULK_ORDER for rows in by_model.pop(model, {}).values()]
     if by_model:
         raise TypeError(f"no bulk insert for {sorted(m.__name__ for m in by_model)}")
+    return prepared
 
 
 @lru_cache

@@ -8,6 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app import clock
+from app.bulk import execute, prepare_changes
 from app.config import Settings
 from app.db import get_engine, write_session
 from app.escalation import service
@@ -31,13 +32,59 @@ def sweep_once(*, settings: Settings, now: datetime | None = None, limit: int = 
 
     The batch is first run whole, its data loaded with a few queries and no savepoint per step; if anything in
     it fails, that transaction is rolled back and the batch is run again step by step, each in a savepoint.
+    On SQLite the whole batch is first prepared outside the write lock (see _sweep_prepared).
     """
     now = now or clock.now()
     try:
+        if get_engine().dialect.name == "sqlite":
+            ran = _sweep_prepared(settings=settings, now=now, limit=limit)
+            if ran is not None:
+                return ran
         return _sweep_batch(settings=settings, now=now, limit=limit)
     except Exception:  # noqa: BLE001 - the careful path below finds the step that failed
         log.warning("a sweep batch failed; running its steps one by one", exc_info=True)
     return _sweep_step_by_step(settings=settings, now=now, limit=limit)
+
+
+def _sweep_prepared(*, settings: Settings, now: datetime, limit: int) -> int | None:
+    """SQLite: run the batch's steps on a read snapshot, then take the write lock only to write what they did.
+
+    SQLite has one writer for the whole file, and intake waits for it: a batch run under the lock held it for
+    all of its Python work. Here the lock is held for a check and the inserts. The check: every claimed step is
+    still pending. Whatever could make a prepared step wrong (a contact, a close, an acknowledgement) cancels
+    pending steps in the same transaction, so a batch that passes it is what a locked run would have written.
+    None: run the batch under the lock instead (a step moved meanwhile, or one needed to write mid-batch).
+    """
+    with Session(get_engine(), expire_on_commit=False, autoflush=False) as reader:
+        steps = reader.exec(_claim_query(reader, now, limit)).all()
+        if not steps:
+            return 0
+        batch = service.StepBatch(reader, steps, settings)
+        service.defer_writes(reader)
+        try:
+            for step in steps:
+                service.run_step(reader, step=step, now=now, settings=settings, batch=batch)
+                step.done_at = now
+        except service.WriteDeferred:
+            return None
+        if reader.new or reader.deleted:
+            return None
+        # Every value converted for the driver now, so that the lock is held for the statements alone.
+        dialect = reader.get_bind().dialect
+        ids = [step.id for step in steps]
+        writes = prepare_changes(dialect, reader) + service.prepare_bulk(dialect, service.take_bulk(reader))
+        reader.rollback()  # nothing was written: this ends the read snapshot
+    with write_session() as writer:
+        conn = writer.connection()
+        pending = conn.execute(select(func.count()).select_from(CaseStep).where(
+            CaseStep.id.in_(ids), CaseStep.state == StepState.pending)).scalar_one()
+        if pending != len(ids):
+            writer.rollback()
+            return None
+        for prepared in writes:
+            execute(conn, prepared)
+        writer.commit()
+    return len(steps)
 
 
 def _sweep_batch(*, settings: Settings, now: datetime, limit: int) -> int:

@@ -10,10 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, func, insert, update
+from sqlalchemy import Connection, Dialect, bindparam, func, update
 from sqlmodel import Session, select
 
 from app import clock
+from app.bulk import Prepared, execute, prepare_insert
 from app.clock import as_utc
 from app.config import Settings
 from app.db import get_engine, write_session
@@ -155,16 +156,29 @@ class Sender:
     def record(self, claimed: list[Claimed], results: list[DeliveryResult]) -> None:
         """Every attempt, and each notification's new state, in one transaction (bulk statements)."""
         now = clock.now()
+        outcome = _Outcome.of(claimed, results, now=now, dialect=get_engine().dialect)
         # The write lock first: a plain BEGIN that reads and then writes fails on SQLite if the sweeper or an
         # intake batch committed in between ("database is locked"), and the attempts would go unrecorded.
         with write_session() as session:
-            self._record(session, claimed, results, now=now)
+            outcome.write(session, now=now)
             session.commit()
 
-    def _record(self, session: Session, claimed: list[Claimed], results: list[DeliveryResult], *,
-                now: datetime) -> None:
-        n = notifications.c
-        attempts, events, delivered, gone, failed = [], [], [], [], []
+
+@dataclass
+class _Outcome:
+    """What a round of sends changes, its rows converted for the driver before the write lock is taken."""
+
+    attempts: Prepared | None
+    events: Prepared | None
+    delivered: list[str]
+    gone: list[dict]
+    gone_endpoints: list[str]
+    failed: list[dict]
+
+    @classmethod
+    def of(cls, claimed: list[Claimed], results: list[DeliveryResult], *, now: datetime,
+           dialect: Dialect) -> "_Outcome":
+        attempts, events, delivered, gone, endpoints, failed = [], [], [], [], [], []
         for item, result in zip(claimed, results, strict=True):
             out = item.outgoing
             attempts.append({"notification_id": out.id, "attempt": out.attempt, "at": now,
@@ -177,6 +191,8 @@ class Sender:
                                "detail": {"notification": out.id, "kind": item.kind, "attempt": out.attempt}})
             elif result.gone:
                 gone.append({"b_id": out.id, "b_error": result.error})
+                if out.endpoint:
+                    endpoints.append(out.endpoint)
             else:
                 failed.append({"b_id": out.id, "b_error": result.error or "failed",
                                "b_next": now + timedelta(seconds=backoff_seconds(out.attempt,
@@ -184,23 +200,25 @@ class Sender:
                 events.append({"case_id": item.case_id, "kind": "delivery_failed", "at": now, "public": False,
                                "actor_id": None,
                                "detail": {"notification": out.id, "attempt": out.attempt, "error": result.error}})
+        return cls(prepare_insert(dialect, attempts_table, attempts), prepare_insert(dialect, events_table, events),
+                   delivered, gone, endpoints, failed)
+
+    def write(self, session: Session, *, now: datetime) -> None:
+        n = notifications.c
         conn = session.connection()
-        if attempts:
-            conn.execute(insert(attempts_table), attempts)
-        for chunk in _chunks(delivered):
+        execute(conn, self.attempts)
+        for chunk in _chunks(self.delivered):
             conn.execute(update(notifications).where(n.id.in_(chunk)).values(
                 state=NotificationState.delivered.value, delivered_at=now, last_error=None))
-        if gone:
+        if self.gone:
             conn.execute(update(notifications).where(n.id == bindparam("b_id")).values(
-                state=NotificationState.delivered.value, last_error=bindparam("b_error")), gone)
-            for item, result in zip(claimed, results, strict=True):
-                if result.gone and not result.ok:
-                    _forget_subscription(session, item.outgoing.endpoint)
-        if failed:
+                state=NotificationState.delivered.value, last_error=bindparam("b_error")), self.gone)
+            for endpoint in self.gone_endpoints:
+                _forget_subscription(session, endpoint)
+        if self.failed:
             conn.execute(update(notifications).where(n.id == bindparam("b_id")).values(
-                next_attempt_at=bindparam("b_next"), last_error=bindparam("b_error")), failed)
-        if events:
-            conn.execute(insert(events_table), events)
+                next_attempt_at=bindparam("b_next"), last_error=bindparam("b_error")), self.failed)
+        execute(conn, self.events)
 
 
 def _chunks(values: list, size: int = 500) -> list[list]:

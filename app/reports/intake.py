@@ -18,8 +18,9 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock
+from app.bulk import insert_rows, reserve_ids
 from app.config import Settings
-from app.db import get_engine, insert_rows, reserve_ids, sqlite_write_turn
+from app.db import get_engine, sqlite_write_turn
 from app.errors import Conflict, DomainError, Gone, InvalidInput, NotFound, TooManyRequests
 from app.escalation import service as escalation_service
 from app.grids.models import GridToken
