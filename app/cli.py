@@ -53,7 +53,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default MASHANG_PORT).")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
-    """Migrate, then serve the API and pages (the scheduler runs inside)."""
+    """Migrate, then serve the API and pages; the scheduler runs inside, in one process beside the workers."""
     import uvicorn
 
     from app import migrate as migrations
@@ -67,8 +67,33 @@ def serve(
     get_settings.cache_clear()
     settings = _settings()
     migrations.upgrade(settings)
-    uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=workers, access_log=False, proxy_headers=True, log_level="info")
+    ticker = None
+    if settings.scheduler:
+        from app.escalation.process import TickerProcess
+
+        # One ticker for all the workers, in a process of its own (see app.escalation.process).
+        ticker = TickerProcess()
+        os.environ.update(ticker.settings())
+        get_settings.cache_clear()
+        ticker.start()
+    try:
+        uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port,
+                    workers=workers, access_log=False, proxy_headers=True, log_level="info")
+    finally:
+        if ticker is not None:
+            ticker.stop()
+
+
+@cli.command()
+def ticker() -> None:
+    """Run the scheduler alone: sweep due steps and deliver pages (`mashang serve` starts one itself)."""
+    import logging
+
+    from app.escalation import process
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mashang").setLevel(logging.INFO)  # pages go to the log when no webhook is set
+    process.run(_settings())
 
 
 @cli.command()

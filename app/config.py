@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     vapid_subject: str = "mailto:ops@mashang.invalid"
     scheduler: bool = True
     sweep_interval_seconds: float = 1.0
+    # Set by `mashang serve` for its workers and its ticker process (app.escalation.process), not by people.
+    ticker_socket: str | None = None
+    ticker_parent_pid: int | None = None
 
     @field_validator("rate_limits", "scheduler", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from app.grids.pages import router as grid_pages
 from app.health import router as health_router
 from app.paging.router import router as push_router
 from app.pwa.router import router as pwa_router
+from app.reports import intake
 from app.reports import router as reports
 from app.reports.attachments_router import router as attachments_router
 from app.reports.intake import IntakeWriter
@@ -26,8 +27,13 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ticker = None
-        if settings.scheduler:
+        ticker = waker = None
+        if settings.ticker_socket:  # `mashang serve` runs the ticker in a process of its own: wake it
+            from app.escalation.process import Waker
+
+            waker = Waker(settings.ticker_socket)
+            intake.after_commit_hooks.append(waker)
+        elif settings.scheduler:
             from app.escalation.scheduler import Ticker
 
             ticker = Ticker(settings)
@@ -38,6 +44,9 @@ def create_app() -> FastAPI:
         finally:
             if ticker is not None:
                 ticker.shutdown()
+            if waker is not None:
+                intake.after_commit_hooks.remove(waker)
+                waker.close()
 
     app = FastAPI(title="Mashang 码上办", version="0.1.0", lifespan=lifespan,
                   description="Scan-to-report for city grid governance, with a 30-minute contact rule.")
