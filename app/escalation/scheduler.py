@@ -5,6 +5,7 @@ Deadlines live in the database; this only decides when to look. Every instance r
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -23,11 +24,18 @@ log = logging.getLogger("mashang.scheduler")
 logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 AUDIT_LOCK_KEY = 727_002
 STALL_GRACE_SECONDS = 10
-# A wake-up runs the sweep this long after it, not at once: the new cases committed meanwhile join that sweep.
-# A sweep's cost is mostly per batch (claim, load, commit), so under a burst of reports, sweeping after every
-# intake commit cost several times more CPU per page than one sweep a quarter second, taken from intake in the
-# same process. A quarter second on a 30-minute deadline is nothing.
+# Woken sweeps start at most this often: a wake-up after a quiet spell sweeps at once, one during a burst waits
+# for the rest of the interval, and the cases committed meanwhile join that sweep. A sweep's cost is mostly per
+# batch (claim, load, commit): sweeping after every intake commit of a burst cost several times more CPU per
+# page than one sweep a quarter second. A quarter second on a 30-minute deadline is nothing.
 WAKE_GATHER_SECONDS = 0.25
+
+
+def wake_delay(*, now: float, last_started: float | None) -> float:
+    """Seconds until a woken sweep may start (monotonic clock): none after a quiet spell."""
+    if last_started is None:
+        return 0.0
+    return max(0.0, last_started + WAKE_GATHER_SECONDS - now)
 
 
 class Ticker:
@@ -40,6 +48,7 @@ class Ticker:
         self._sweep_wanted = threading.Event()
         self._deliver_wanted = threading.Event()
         self._sweeping = threading.Event()
+        self._sweep_started: float | None = None  # monotonic
         self._delivering = threading.Event()
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"max_instances": 1, "coalesce": True,
                                                                          "misfire_grace_time": 30})
@@ -64,10 +73,10 @@ class Ticker:
         health.scheduler_status["running"] = False
 
     def wake(self, *_: object) -> None:
-        """Sweep within WAKE_GATHER_SECONDS (a new case's first page does not wait for the next tick)."""
+        """Sweep now, or once WAKE_GATHER_SECONDS have passed since the last sweep began (see wake_delay)."""
         self._sweep_wanted.set()
         if not self._sweeping.is_set():
-            self._run_soon("sweep", WAKE_GATHER_SECONDS)
+            self._run_soon("sweep", wake_delay(now=time.monotonic(), last_started=self._sweep_started))
 
     def _run_soon(self, job_id: str, delay_seconds: float = 0.0) -> None:
         """Run the job within delay_seconds; never later than it was due already (a stream of wake-ups must not
@@ -86,9 +95,11 @@ class Ticker:
         try:
             while not self._stopping.is_set():
                 self._sweep_wanted.clear()
+                self._sweep_started = time.monotonic()
                 sweeper.sweep(settings=self.settings, stop=self._stopping.is_set, after_batch=self.wake_delivery)
                 # Woken meanwhile: gather as a fresh wake-up would, then sweep again (a stop cuts the wait short).
-                if not self._sweep_wanted.is_set() or self._stopping.wait(WAKE_GATHER_SECONDS):
+                delay = wake_delay(now=time.monotonic(), last_started=self._sweep_started)
+                if not self._sweep_wanted.is_set() or self._stopping.wait(delay):
                     break
         except Exception:  # noqa: BLE001
             log.exception("sweep failed; the next tick retries")

@@ -53,3 +53,13 @@ def test_wake_ups_keep_coming_but_never_push_the_sweep_back(counted_sweeps):
     storm.join()
     assert times, "no sweep ran while wake-ups kept coming"
     assert times[0] - started < 1.0, "the first sweep waited far longer than the gathering time"
+
+
+def test_a_wake_up_after_a_quiet_spell_sweeps_at_once():
+    assert scheduler.wake_delay(now=100.0, last_started=None) == 0.0
+    assert scheduler.wake_delay(now=100.0, last_started=100.0 - scheduler.WAKE_GATHER_SECONDS - 1) == 0.0
+
+
+def test_a_wake_up_soon_after_a_sweep_began_waits_for_the_rest_of_the_interval():
+    delay = scheduler.wake_delay(now=100.1, last_started=100.0)
+    assert delay == pytest.approx(scheduler.WAKE_GATHER_SECONDS - 0.1)
