@@ -96,9 +96,10 @@ def prepare_changes(dialect: Dialect, session: Session) -> list[Prepared]:
         state = inspect(obj)
         mapper = state.mapper
         values = {}
-        for attr in state.attrs:
-            if attr.history.added:
-                values[mapper.get_property(attr.key).columns[0].key] = attr.history.added[0]
+        for name in state.committed_state:  # the attributes changed since load, and no others
+            added = state.attrs[name].history.added
+            if added:
+                values[mapper.get_property(name).columns[0].key] = added[0]
         if not values:
             continue
         key = tuple(c.key for c in mapper.primary_key)

@@ -100,25 +100,29 @@ class StepBatch:
         self.recipients: dict[tuple[int, int], CaseRecipient] = {}
         self.repage_seq: dict[tuple[int, int, int], int] = {}
         self.subscriptions: dict[int, list[PushSubscription]] = {}  # loaded only when Web Push is on
-        self._loaded: list = []  # the session's identity map holds objects weakly: keep them for the batch
+        self.policies: dict[int, EscalationPolicy] = {}  # by case id, parsed once
+        # By model and primary key: a dict lookup where session.get would cost far more, once per step and field.
+        self._loaded: dict[type, dict] = {Case: {}, CaseEscalation: {}, Category: {}, Grid: {}, Person: {}}
+        self._session = session
         if not case_ids:
             return
-        cases = session.exec(select(Case).where(Case.id.in_(case_ids))).all()
-        escalations = session.exec(select(CaseEscalation).where(CaseEscalation.case_id.in_(case_ids))).all()
+        cases = self._keep(Case, session.exec(select(Case).where(Case.id.in_(case_ids))).all())
+        escalations = self._keep(CaseEscalation, session.exec(
+            select(CaseEscalation).where(CaseEscalation.case_id.in_(case_ids))).all(), key="case_id")
         codes = {case.category_code for case in cases}
-        self._loaded += cases + escalations
         if codes:
-            self._loaded += session.exec(select(Category).where(Category.code.in_(codes))).all()
+            self._keep(Category, session.exec(select(Category).where(Category.code.in_(codes))).all(), key="code")
         grid_ids = {case.grid_id for case in cases}
         for escalation in escalations:
-            grid_ids.update(EscalationPolicy(**escalation.policy).chain)
-        grids = session.exec(select(Grid).where(Grid.id.in_(grid_ids))).all() if grid_ids else []
-        self._loaded += grids
+            # Written by policy_from, from validated settings: no need to validate it again.
+            policy = self.policies[escalation.case_id] = EscalationPolicy.model_construct(**escalation.policy)
+            grid_ids.update(policy.chain)
+        grids = self._keep(Grid, session.exec(select(Grid).where(Grid.id.in_(grid_ids))).all() if grid_ids else [])
         person_ids = {pid for grid in grids for pid in (grid.contact_id, grid.backup_id) if pid}
         person_ids.update(e.assigned_person_id for e in escalations if e.assigned_person_id)
         person_ids.update(step.person_id for step in steps if step.person_id)
         if person_ids:
-            self._loaded += session.exec(select(Person).where(Person.id.in_(person_ids))).all()
+            self._keep(Person, session.exec(select(Person).where(Person.id.in_(person_ids))).all())
         for recipient in session.exec(select(CaseRecipient).where(CaseRecipient.case_id.in_(case_ids))):
             self.recipients[(recipient.case_id, recipient.person_id)] = recipient
         for case_id, person_id, level, seq in session.exec(
@@ -132,6 +136,21 @@ class StepBatch:
                                         .order_by(PushSubscription.id)):
                     self.subscriptions.setdefault(sub.person_id, []).append(sub)
 
+    def _keep(self, model: type, rows: list, *, key: str = "id") -> list:
+        loaded = self._loaded[model]
+        for row in rows:
+            loaded[getattr(row, key)] = row
+        return rows
+
+    def get(self, model: type, key):
+        """A loaded row by primary key, or the session's (a row the batch did not load)."""
+        row = self._loaded[model].get(key)
+        return row if row is not None else self._session.get(model, key)
+
+    def policy(self, escalation: CaseEscalation) -> EscalationPolicy:
+        policy = self.policies.get(escalation.case_id)
+        return policy if policy is not None else EscalationPolicy(**escalation.policy)
+
 
 class StepContext:
     """What a step needs, loaded once."""
@@ -139,11 +158,11 @@ class StepContext:
     def __init__(self, session: Session, step: CaseStep, now: datetime, settings: Settings,
                  batch: StepBatch) -> None:
         self.session, self.step, self.now, self.settings, self.batch = session, step, now, settings, batch
-        self.case = session.get(Case, step.case_id)
-        self.escalation = session.get(CaseEscalation, step.case_id)
-        self.policy = EscalationPolicy(**self.escalation.policy)
-        self.category = session.get(Category, self.case.category_code)
-        self.grid = session.get(Grid, self.case.grid_id)
+        self.case = batch.get(Case, step.case_id)
+        self.escalation = batch.get(CaseEscalation, step.case_id)
+        self.policy = batch.policy(self.escalation)
+        self.category = batch.get(Category, self.case.category_code)
+        self.grid = batch.get(Grid, self.case.grid_id)
 
 
 def run_step(session: Session, *, step: CaseStep, now: datetime, settings: Settings,
@@ -172,17 +191,16 @@ def run_step(session: Session, *, step: CaseStep, now: datetime, settings: Setti
 
 def level_recipients(ctx: StepContext, level: int) -> list[Person]:
     """Who holds the post at this level now; level 0 is the assigned worker, else the grid's worker and backup."""
-    session = ctx.session
     if level == 0 and ctx.escalation.assigned_person_id:
-        person = session.get(Person, ctx.escalation.assigned_person_id)
+        person = ctx.batch.get(Person, ctx.escalation.assigned_person_id)
         return [person] if person else []
     if level >= len(ctx.policy.chain):
         return []
-    grid = session.get(Grid, ctx.policy.chain[level])
+    grid = ctx.batch.get(Grid, ctx.policy.chain[level])
     if grid is None:
         return []
     ids = [grid.contact_id] + ([grid.backup_id] if level == 0 else [])
-    people = [session.get(Person, pid) for pid in ids if pid]
+    people = [ctx.batch.get(Person, pid) for pid in ids if pid]
     unique = {p.id: p for p in people if p is not None}
     return list(unique.values())
 
@@ -190,7 +208,7 @@ def level_recipients(ctx: StepContext, level: int) -> list[Person]:
 def _run_page(ctx: StepContext) -> None:
     step = ctx.step
     if step.person_id:
-        person = ctx.session.get(Person, step.person_id)
+        person = ctx.batch.get(Person, step.person_id)
         people = [person] if person else []
     else:
         people = level_recipients(ctx, step.level)
@@ -207,7 +225,7 @@ def _run_page(ctx: StepContext) -> None:
 def _run_repage(ctx: StepContext) -> None:
     step = ctx.step
     recipient = ctx.batch.recipients.get((ctx.case.id, step.person_id))
-    person = ctx.session.get(Person, step.person_id)
+    person = ctx.batch.get(Person, step.person_id)
     if recipient is None or person is None or recipient.acked_at is not None:
         return
     _notify(ctx, person, kind="repage", level=step.level, recipient=recipient)
@@ -263,7 +281,7 @@ def _escalate_now(ctx: StepContext, level: int) -> None:
 
 def _record_vacancy(ctx: StepContext, level: int) -> None:
     grid_id = ctx.policy.chain[level] if level < len(ctx.policy.chain) else None
-    grid = ctx.session.get(Grid, grid_id) if grid_id else None
+    grid = ctx.batch.get(Grid, grid_id) if grid_id else None
     _event(ctx.session, ctx.case.id, "vacant", ctx.now, public=False,
            detail={"level": level, "grid": grid.code if grid else None,
                    "reason": "grid without a worker" if level == 0 else "post vacant"})
