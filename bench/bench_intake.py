@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from common import (
     create_pg_database,
     drop_pg_database,
     mashang_server,
+    paging_backlog,
     pg_admin_url,
     prepare_database,
     report_json,
@@ -91,6 +93,7 @@ class Result:
     cases_written: int = 0
     connections: int = 64
     other_cores: list[float] = field(default_factory=list)
+    catch_up_seconds: list[float] = field(default_factory=list)
     skipped: str | None = None
 
     @property
@@ -137,6 +140,14 @@ def run_wrk(url: str, *, body: str, run_id: str, seconds: int, connections: int,
     raise RuntimeError(f"wrk gave no summary ({done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
+def wait_for_paging(database_url: str, *, limit_seconds: float = 300) -> float:
+    """Seconds from the end of the load until every page that fell due was sent (the ticker's backlog)."""
+    started = time.monotonic()
+    while paging_backlog(database_url) > 0 and time.monotonic() - started < limit_seconds:
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
 def _marker(run_id: str) -> str:
     return f" #{run_id}"
 
@@ -173,11 +184,15 @@ def measure(target: Target, database_url: str, *, workdir: Path, args: argparse.
                 with CpuMeter([server.process.pid], database_url=database_url) as meter:
                     run = run_wrk(server.url, body=_body(token, run_id), run_id=run_id, seconds=args.duration,
                                   **load)
+                if name == "intake":
+                    result.catch_up_seconds.append(wait_for_paging(database_url))
             if name == "intake":  # after a graceful stop: requests in flight when wrk stopped have settled
                 result.cases_written += count_cases(database_url, description_marker=_marker(run_id))
             runs.append(run)
             result.other_cores.append(meter.other_cores)
-            print(f"  {target.backend} round {round_number} {name:<7}: {_describe(run, meter)}", flush=True)
+            caught_up = f", paging caught up {result.catch_up_seconds[-1]:.1f} s after the load" \
+                if name == "intake" else ""
+            print(f"  {target.backend} round {round_number} {name:<7}: {_describe(run, meter)}{caught_up}", flush=True)
     return result
 
 
@@ -220,6 +235,9 @@ def table(results: list[Result]) -> str:
             continue
         verdict = "ok" if r.counts_agree else "MISMATCH"
         non_2xx = sum(run.non_2xx_3xx for run in r.ceiling + r.intake)
+        lines.append(f"{r.target.backend}: paging (on, as in production) caught up a median "
+                     f"{statistics.median(r.catch_up_seconds):.1f} s after each {r.intake[0].duration_us / 1e6:.0f} s "
+                     f"load (every page due by then sent)")
         lines.append(f"{r.target.backend}: {r.ok_answers} intake 2xx answers seen by wrk, {r.cases_written} cases "
                      f"written ({r.cases_written - r.ok_answers} in flight when wrk stopped): {verdict}; "
                      f"non-2xx answers: {non_2xx}")

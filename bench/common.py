@@ -110,6 +110,21 @@ def count_cases(database_url: str, *, description_marker: str = "") -> int:
         engine.dispose()
 
 
+def paging_backlog(database_url: str) -> int:
+    """Steps that are due and not yet run, and notifications due and not yet sent: paging still to be done."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            # Timestamps as the app stores them: compare in SQL with the database's own clock.
+            now = "CURRENT_TIMESTAMP" if engine.dialect.name == "postgresql" else "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+            return conn.execute(text(
+                f"SELECT (SELECT count(*) FROM case_step WHERE state = 'pending' AND due_at <= {now})"
+                f" + (SELECT count(*) FROM notification WHERE state = 'pending' AND next_attempt_at <= {now})"
+            )).scalar_one()
+    finally:
+        engine.dispose()
+
+
 class Server:
     """An HTTP server subprocess in its own process group, logging to a file, answering /healthz."""
 
