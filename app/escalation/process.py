@@ -143,8 +143,17 @@ class TickerProcess:
         """What the web workers and the ticker must find in their environment."""
         return {"MASHANG_TICKER_SOCKET": self.wake_socket, "MASHANG_TICKER_PARENT_PID": str(os.getpid())}
 
-    def start(self) -> None:
+    def start(self, *, ready_within_seconds: float = 60.0) -> None:
+        """Start the ticker and wait until it runs, so that once serve answers, due steps are being swept."""
         self._process = self._spawn()
+        deadline = time.monotonic() + ready_within_seconds
+        while not status_path(self.wake_socket).exists() and time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                break  # the watcher reports it and starts another
+            time.sleep(0.05)
+        else:
+            if not status_path(self.wake_socket).exists():
+                log.warning("the ticker did not start within %.0f s; serving anyway", ready_within_seconds)
         self._watcher = threading.Thread(target=self._watch, name="ticker-watch", daemon=True)
         self._watcher.start()
 
