@@ -37,12 +37,27 @@ def _compile(dialect: Dialect, key: tuple, build) -> tuple[str, tuple, bool]:
 
 def _convert(cached: tuple[str, tuple, bool], rows: list[dict]) -> Prepared:
     sql, fields, positional = cached
+    # Rows of a batch repeat values (one timestamp for many rows, one policy per grid): convert each once.
+    memos: list[dict] = [{} for _ in fields]
+
+    def value(row: dict, index: int):
+        name, process = fields[index]
+        raw = row[name]
+        if process is None or raw is None:
+            return raw if process is None else process(raw)
+        memo = memos[index]
+        try:
+            key = raw if raw.__hash__ is not None else id(raw)  # an unhashable value lives as long as the rows
+            return memo[key]
+        except KeyError:
+            converted = memo[key] = process(raw)
+            return converted
+
+    indexes = range(len(fields))
     if positional:
-        params = [tuple(row[name] if process is None else process(row[name]) for name, process in fields)
-                  for row in rows]
+        params = [tuple(value(row, i) for i in indexes) for row in rows]
     else:
-        params = [{name: row[name] if process is None else process(row[name]) for name, process in fields}
-                  for row in rows]
+        params = [{fields[i][0]: value(row, i) for i in indexes} for row in rows]
     return Prepared(sql, params)
 
 

@@ -117,3 +117,17 @@ def test_the_sqlite_write_turn_excludes_other_processes_and_outlasts_nested_turn
             assert not free()
         assert not free()  # the inner turn ending does not hand the file to another process
     assert free()
+
+
+def test_values_repeated_across_rows_are_stored_for_every_row(db_url):
+    shared = {"level": 1}
+    with session_scope() as session:
+        case_id = _a_case(session)
+        insert_rows(session.connection(), CaseEvent.__table__, [
+            {"case_id": case_id, "kind": kind, "at": at, "public": True, "actor_id": None, "detail": detail}
+            for kind, at, detail in [("a", AT, shared), ("b", AT, shared), ("c", AT + timedelta(seconds=1), {"x": 2}),
+                                     ("d", AT, {"level": 1}), ("e", AT, None)]])
+    with session_scope() as session:
+        rows = {e.kind: (e.at, e.detail) for e in session.exec(select(CaseEvent).where(CaseEvent.case_id == case_id))}
+    assert rows == {"a": (AT, {"level": 1}), "b": (AT, {"level": 1}), "c": (AT + timedelta(seconds=1), {"x": 2}),
+                    "d": (AT, {"level": 1}), "e": (AT, None)}
