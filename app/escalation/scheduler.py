@@ -29,6 +29,7 @@ STALL_GRACE_SECONDS = 10
 # batch (claim, load, commit): sweeping after every intake commit of a burst cost several times more CPU per
 # page than one sweep a quarter second. A quarter second on a 30-minute deadline is nothing.
 WAKE_GATHER_SECONDS = 0.25
+SHUTDOWN_WAIT_SECONDS = 30
 
 
 def wake_delay(*, now: float, last_started: float | None) -> float:
@@ -69,6 +70,12 @@ class Ticker:
         self._stopping.set()
         if self.wake in intake.after_commit_hooks:
             intake.after_commit_hooks.remove(self.wake)
+        # APScheduler's shutdown holds its job-store lock while it waits for running jobs, and a sweep that is
+        # waking delivery asks for that lock: let the sweep and delivery loops end first (they see _stopping
+        # between batches and then call the scheduler no more).
+        deadline = time.monotonic() + SHUTDOWN_WAIT_SECONDS
+        while (self._sweeping.is_set() or self._delivering.is_set()) and time.monotonic() < deadline:
+            time.sleep(0.01)
         self.scheduler.shutdown(wait=True)
         health.scheduler_status["running"] = False
 
@@ -81,6 +88,8 @@ class Ticker:
     def _run_soon(self, job_id: str, delay_seconds: float = 0.0) -> None:
         """Run the job within delay_seconds; never later than it was due already (a stream of wake-ups must not
         keep pushing it back)."""
+        if self._stopping.is_set():  # see shutdown
+            return
         soon = datetime.now(UTC) + timedelta(seconds=delay_seconds)
         try:
             job = self.scheduler.get_job(job_id)

@@ -63,3 +63,27 @@ def test_a_wake_up_after_a_quiet_spell_sweeps_at_once():
 def test_a_wake_up_soon_after_a_sweep_began_waits_for_the_rest_of_the_interval():
     delay = scheduler.wake_delay(now=100.1, last_started=100.0)
     assert delay == pytest.approx(scheduler.WAKE_GATHER_SECONDS - 0.1)
+
+
+def test_shutdown_while_a_sweep_keeps_waking_delivery_does_not_hang(db_url, monkeypatch):
+    """APScheduler's shutdown holds the lock that a wake-up from a running sweep asks for."""
+    monkeypatch.setenv("MASHANG_SWEEP_INTERVAL_SECONDS", "3600")
+    get_settings.cache_clear()
+    sweeping = threading.Event()
+
+    def sweep(*, after_batch, stop, **_kwargs) -> int:
+        while not stop():  # a real sweep looks at stop() between batches, then runs the batch
+            sweeping.set()
+            time.sleep(0.2)
+            after_batch(1)  # and wakes delivery once the batch has committed
+        return 0
+
+    monkeypatch.setattr(sweeper, "sweep", sweep)
+    ticker = scheduler.Ticker(get_settings())
+    ticker.start()
+    assert sweeping.wait(10)
+    time.sleep(0.05)  # shutdown comes in the middle of a batch
+    stopper = threading.Thread(target=ticker.shutdown, daemon=True)
+    stopper.start()
+    stopper.join(timeout=20)
+    assert not stopper.is_alive(), "shutdown hung"
