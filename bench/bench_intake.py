@@ -170,6 +170,7 @@ def _describe(run: WrkRun, meter: CpuMeter) -> str:
 def measure(target: Target, database_url: str, *, workdir: Path, args: argparse.Namespace) -> Result:
     """Interleaved rounds of ceiling and intake on one database."""
     env = server_env(database_url, workdir=workdir, extra=dict(args.server_env))
+    paging = env.get("MASHANG_SCHEDULER", "on").lower() != "off"
     token = prepare_database(env, workdir=workdir)
     result = Result(target, connections=args.connections)
     load = {"connections": args.connections, "threads": args.threads}
@@ -184,14 +185,14 @@ def measure(target: Target, database_url: str, *, workdir: Path, args: argparse.
                 with CpuMeter([server.process.pid], database_url=database_url) as meter:
                     run = run_wrk(server.url, body=_body(token, run_id), run_id=run_id, seconds=args.duration,
                                   **load)
-                if name == "intake":
+                if name == "intake" and paging:
                     result.catch_up_seconds.append(wait_for_paging(database_url))
             if name == "intake":  # after a graceful stop: requests in flight when wrk stopped have settled
                 result.cases_written += count_cases(database_url, description_marker=_marker(run_id))
             runs.append(run)
             result.other_cores.append(meter.other_cores)
             caught_up = f", paging caught up {result.catch_up_seconds[-1]:.1f} s after the load" \
-                if name == "intake" else ""
+                if name == "intake" and paging else ""
             print(f"  {target.backend} round {round_number} {name:<7}: {_describe(run, meter)}{caught_up}", flush=True)
     return result
 
@@ -235,9 +236,10 @@ def table(results: list[Result]) -> str:
             continue
         verdict = "ok" if r.counts_agree else "MISMATCH"
         non_2xx = sum(run.non_2xx_3xx for run in r.ceiling + r.intake)
-        lines.append(f"{r.target.backend}: paging (on, as in production) caught up a median "
-                     f"{statistics.median(r.catch_up_seconds):.1f} s after each {r.intake[0].duration_us / 1e6:.0f} s "
-                     f"load (every page due by then sent)")
+        if r.catch_up_seconds:
+            lines.append(f"{r.target.backend}: paging (on, as in production) caught up a median "
+                         f"{statistics.median(r.catch_up_seconds):.1f} s after each "
+                         f"{r.intake[0].duration_us / 1e6:.0f} s load (every page due by then sent)")
         lines.append(f"{r.target.backend}: {r.ok_answers} intake 2xx answers seen by wrk, {r.cases_written} cases "
                      f"written ({r.cases_written - r.ok_answers} in flight when wrk stopped): {verdict}; "
                      f"non-2xx answers: {non_2xx}")
