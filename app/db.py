@@ -108,6 +108,9 @@ def reset_engine() -> None:
         if _engine is not None:
             _engine.dispose()
         _engine = None
+    with _sqlite_writer:  # and the write-turn files of the databases it wrote to (one per test otherwise)
+        while _turn_files and _turn_depth == 0:
+            os.close(_turn_files.popitem()[1])
 
 
 @contextmanager

@@ -131,3 +131,14 @@ def test_values_repeated_across_rows_are_stored_for_every_row(db_url):
         rows = {e.kind: (e.at, e.detail) for e in session.exec(select(CaseEvent).where(CaseEvent.case_id == case_id))}
     assert rows == {"a": (AT, {"level": 1}), "b": (AT, {"level": 1}), "c": (AT + timedelta(seconds=1), {"x": 2}),
                     "d": (AT, {"level": 1}), "e": (AT, None)}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_forgetting_the_engine_closes_the_write_turn_file(db_url):
+    from app import db
+
+    with db.sqlite_write_turn(get_engine()):
+        pass
+    assert db._turn_files
+    db.reset_engine()
+    assert not db._turn_files
