@@ -370,6 +370,9 @@ def begin_bulk(session: Session) -> None:
     session.info[_BULK] = []
 
 
+_DEFERRED = "mashang_writes_deferred"
+
+
 class WriteDeferred(Exception):
     """A step wanted to write in the middle of a batch whose writes are held back until it commits."""
 
@@ -382,9 +385,6 @@ def defer_writes(session: Session) -> None:
     """
     begin_bulk(session)
     session.info[_DEFERRED] = True
-
-
-_DEFERRED = "mashang_writes_deferred"
 
 
 def take_bulk(session: Session) -> list[tuple[type, dict]]:
