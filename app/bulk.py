@@ -8,9 +8,13 @@ so that on SQLite the conversions happen before the single write lock is taken.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from operator import itemgetter
 
 from sqlalchemy import Connection, Dialect, Table, bindparam, insert, inspect, text, update
 from sqlmodel import Session
+
+from app.db import UTCDateTime
 
 
 @dataclass(frozen=True)
@@ -24,41 +28,65 @@ class Prepared:
 _compiled: dict[tuple, tuple[str, tuple, bool]] = {}
 
 
+def _sqlite_utc(value: datetime) -> str:
+    """UTCDateTime on SQLite, as SQLAlchemy stores it ("YYYY-MM-DD HH:MM:SS.ffffff"), in a tenth of the time."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given; use timezone-aware UTC")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _utc(value: datetime) -> datetime:
+    """UTCDateTime where the driver takes datetime objects (Postgres)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given; use timezone-aware UTC")
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+def bind_processor(type_, dialect: Dialect):
+    """The column type's bind processor; for UTCDateTime a direct one (tests hold it to SQLAlchemy's)."""
+    if isinstance(type_, UTCDateTime):
+        return _sqlite_utc if dialect.name == "sqlite" else _utc
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
 def _compile(dialect: Dialect, key: tuple, build) -> tuple[str, tuple, bool]:
     cached = _compiled.get((dialect.name, *key))
     if cached is None:
         compiled = build().compile(dialect=dialect)
         names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
-        fields = tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-                       for name in names)
+        fields = tuple((name, bind_processor(compiled.binds[name].type, dialect)) for name in names)
         cached = _compiled[(dialect.name, *key)] = (compiled.string, fields, compiled.positional)
     return cached
 
 
 def _convert(cached: tuple[str, tuple, bool], rows: list[dict]) -> Prepared:
     sql, fields, positional = cached
-    # Rows of a batch repeat values (one timestamp for many rows, one policy per grid): convert each once.
-    memos: list[dict] = [{} for _ in fields]
-
-    def value(row: dict, index: int):
-        name, process = fields[index]
-        raw = row[name]
-        if process is None or raw is None:
-            return raw if process is None else process(raw)
-        memo = memos[index]
-        try:
-            key = raw if raw.__hash__ is not None else id(raw)  # an unhashable value lives as long as the rows
-            return memo[key]
-        except KeyError:
-            converted = memo[key] = process(raw)
-            return converted
-
-    indexes = range(len(fields))
-    if positional:
-        params = [tuple(value(row, i) for i in indexes) for row in rows]
-    else:
-        params = [{fields[i][0]: value(row, i) for i in indexes} for row in rows]
+    names = [name for name, _ in fields]
+    take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    # Only the columns with a processor are touched one by one. Rows of a batch repeat values (one timestamp
+    # for many rows, one policy per grid): each distinct value is converted once.
+    processed = [(index, process, {}) for index, (_, process) in enumerate(fields) if process is not None]
+    params = []
+    for row in rows:
+        values = take(row)
+        if processed:
+            values = list(values)
+            for index, process, memo in processed:
+                raw = values[index]
+                if raw is None:
+                    continue
+                key = raw if raw.__hash__ is not None else id(raw)  # an unhashable value lives as long as the rows
+                converted = memo.get(key, _MISSING)
+                if converted is _MISSING:
+                    converted = memo[key] = process(raw)
+                values[index] = converted
+        params.append(tuple(values) if positional else dict(zip(names, values, strict=True)))
     return Prepared(sql, params)
+
+
+_MISSING = object()
 
 
 def prepare_insert(dialect: Dialect, table: Table, rows: list[dict]) -> Prepared | None:

@@ -5,15 +5,16 @@ its "done" mark commit together, so a step happens once however many instances s
 """
 
 import secrets
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from types import SimpleNamespace
 
-from sqlalchemy import Connection, Dialect, func, update
+from sqlalchemy import Connection, Dialect, Table, func, update
 from sqlmodel import Session, select
 
 from app import clock
-from app.bulk import Prepared, execute, insert_rows, prepare_insert
+from app.bulk import Prepared, execute, insert_rows, prepare_insert, prepare_update
 from app.config import Settings
 from app.errors import Conflict, Gone, InvalidInput, NotFound
 from app.escalation.models import (
@@ -87,57 +88,77 @@ def _step(case_id: int, kind: StepKind, level: int, due_at: datetime, now: datet
 
 # --- running one step ---
 
+# What a step reads of its case: the columns a page's payload and the step logic use, no more.
+_CASE_COLUMNS = tuple(Case.__table__.c[name] for name in (
+    "id", "status", "grid_id", "category_code", "tracking_code", "description", "created_at", "contact_due_at"))
+STEP_COLUMNS = tuple(steps_table.c[name] for name in ("id", "case_id", "kind", "level", "person_id", "seq", "due_at"))
+
+
 class StepBatch:
     """What a claimed batch of steps needs, loaded with a handful of queries instead of several per step.
 
-    Cases, escalations, categories, grids and people go into the session's identity map (session.get then
-    costs no query); recipients, re-page sequence numbers and push subscriptions are kept here and updated as
-    the batch's steps add to them, so running the batch's steps issues no query at all on the usual paths.
+    The rows are plain Core rows (read-only, by attribute), kept here by primary key: a sweep loads about ten
+    rows per step, and ORM objects for them (identity map, change tracking) cost more than the rest of the step.
+    A step changes nothing it loaded: what it writes goes through _insert and _update. Recipients, re-page
+    sequence numbers and push subscriptions are updated as the batch's steps add to them, so running the
+    batch's steps issues no query at all on the usual paths.
     """
 
-    def __init__(self, session: Session, steps: list[CaseStep], settings: Settings) -> None:
+    def __init__(self, session: Session, steps: list, settings: Settings) -> None:
         case_ids = sorted({step.case_id for step in steps})
-        self.recipients: dict[tuple[int, int], CaseRecipient] = {}
+        self.recipients: dict[tuple[int, int], object] = {}
         self.repage_seq: dict[tuple[int, int, int], int] = {}
-        self.subscriptions: dict[int, list[PushSubscription]] = {}  # loaded only when Web Push is on
+        self.subscriptions: dict[int, list] = {}  # loaded only when Web Push is on
         self.policies: dict[int, EscalationPolicy] = {}  # by case id, parsed once
-        # By model and primary key: a dict lookup where session.get would cost far more, once per step and field.
         self._loaded: dict[type, dict] = {Case: {}, CaseEscalation: {}, Category: {}, Grid: {}, Person: {}}
         self._session = session
         if not case_ids:
             return
-        cases = self._keep(Case, session.exec(select(Case).where(Case.id.in_(case_ids))).all())
-        escalations = self._keep(CaseEscalation, session.exec(
-            select(CaseEscalation).where(CaseEscalation.case_id.in_(case_ids))).all(), key="case_id")
+        conn = session.connection()
+        cases = self._keep(Case, conn.execute(select(*_CASE_COLUMNS).where(Case.__table__.c.id.in_(case_ids))))
+        esc = escalations_table.c
+        escalations = self._keep(CaseEscalation, conn.execute(
+            select(escalations_table).where(esc.case_id.in_(case_ids))), key="case_id")
         codes = {case.category_code for case in cases}
+        categories = Category.__table__
         if codes:
-            self._keep(Category, session.exec(select(Category).where(Category.code.in_(codes))).all(), key="code")
+            self._keep(Category, conn.execute(select(categories).where(categories.c.code.in_(codes))), key="code")
         grid_ids = {case.grid_id for case in cases}
+        parsed: dict[str, EscalationPolicy] = {}  # cases of one grid share one policy: parse it once
         for escalation in escalations:
-            # Written by policy_from, from validated settings: no need to validate it again.
-            policy = self.policies[escalation.case_id] = EscalationPolicy.model_construct(**escalation.policy)
-            grid_ids.update(policy.chain)
-        grids = self._keep(Grid, session.exec(select(Grid).where(Grid.id.in_(grid_ids))).all() if grid_ids else [])
-        person_ids = {pid for grid in grids for pid in (grid.contact_id, grid.backup_id) if pid}
+            text = repr(escalation.policy)  # the same JSON text parses to equal dicts with the same repr
+            policy = parsed.get(text)
+            if policy is None:
+                # Written by policy_from, from validated settings: no need to validate it again.
+                policy = parsed[text] = EscalationPolicy.model_construct(**escalation.policy)
+                grid_ids.update(policy.chain)
+            self.policies[escalation.case_id] = policy
+        grids = Grid.__table__
+        loaded_grids = self._keep(Grid, conn.execute(select(grids).where(grids.c.id.in_(grid_ids)))
+                                  if grid_ids else [])
+        person_ids = {pid for grid in loaded_grids for pid in (grid.contact_id, grid.backup_id) if pid}
         person_ids.update(e.assigned_person_id for e in escalations if e.assigned_person_id)
         person_ids.update(step.person_id for step in steps if step.person_id)
+        people = Person.__table__
         if person_ids:
-            self._keep(Person, session.exec(select(Person).where(Person.id.in_(person_ids))).all())
-        for recipient in session.exec(select(CaseRecipient).where(CaseRecipient.case_id.in_(case_ids))):
+            self._keep(Person, conn.execute(select(people).where(people.c.id.in_(person_ids))))
+        rec = CaseRecipient.__table__
+        for recipient in conn.execute(select(rec).where(rec.c.case_id.in_(case_ids))):
             self.recipients[(recipient.case_id, recipient.person_id)] = recipient
-        for case_id, person_id, level, seq in session.exec(
-                select(CaseStep.case_id, CaseStep.person_id, CaseStep.level, func.max(CaseStep.seq))
-                .where(CaseStep.case_id.in_(case_ids), CaseStep.kind == StepKind.repage)
-                .group_by(CaseStep.case_id, CaseStep.person_id, CaseStep.level)):
+        st = steps_table.c
+        for case_id, person_id, level, seq in conn.execute(
+                select(st.case_id, st.person_id, st.level, func.max(st.seq))
+                .where(st.case_id.in_(case_ids), st.kind == StepKind.repage.value)
+                .group_by(st.case_id, st.person_id, st.level)):
             self.repage_seq[(case_id, person_id, level)] = seq or 0
-        if settings.web_push_enabled:
-            if person_ids:
-                for sub in session.exec(select(PushSubscription).where(PushSubscription.person_id.in_(person_ids))
-                                        .order_by(PushSubscription.id)):
-                    self.subscriptions.setdefault(sub.person_id, []).append(sub)
+        if settings.web_push_enabled and person_ids:
+            subs = PushSubscription.__table__
+            for sub in conn.execute(select(subs).where(subs.c.person_id.in_(person_ids)).order_by(subs.c.id)):
+                self.subscriptions.setdefault(sub.person_id, []).append(sub)
 
-    def _keep(self, model: type, rows: list, *, key: str = "id") -> list:
+    def _keep(self, model: type, result, *, key: str = "id") -> list:
         loaded = self._loaded[model]
+        rows = result if isinstance(result, list) else result.all()
         for row in rows:
             loaded[getattr(row, key)] = row
         return rows
@@ -147,7 +168,7 @@ class StepBatch:
         row = self._loaded[model].get(key)
         return row if row is not None else self._session.get(model, key)
 
-    def policy(self, escalation: CaseEscalation) -> EscalationPolicy:
+    def policy(self, escalation) -> EscalationPolicy:
         policy = self.policies.get(escalation.case_id)
         return policy if policy is not None else EscalationPolicy(**escalation.policy)
 
@@ -165,17 +186,16 @@ class StepContext:
         self.grid = batch.get(Grid, self.case.grid_id)
 
 
-def run_step(session: Session, *, step: CaseStep, now: datetime, settings: Settings,
-             batch: StepBatch | None = None) -> None:
-    """Perform one due step (the caller marks it done in the same transaction).
+def run_step(session: Session, *, step, now: datetime, settings: Settings, batch: StepBatch | None = None) -> str:
+    """Perform one due step; its new state (done, or cancelled for a case no longer open), which the caller
+    writes in the same transaction (mark_steps).
 
-    The step reads what it needs from batch, loaded for the claimed steps (this one included); without one it
-    loads a batch of its own.
+    step is a claimed row (STEP_COLUMNS). The step reads what it needs from batch, loaded for the claimed steps
+    (this one included); without one it loads a batch of its own.
     """
     ctx = StepContext(session, step, now, settings, batch or StepBatch(session, [step], settings))
     if ctx.case.status != CaseStatus.open:
-        step.state = StepState.cancelled.value
-        return
+        return StepState.cancelled.value
     if step.kind == StepKind.page:
         _run_page(ctx)
     elif step.kind == StepKind.repage:
@@ -186,7 +206,13 @@ def run_step(session: Session, *, step: CaseStep, now: datetime, settings: Setti
         _event(session, ctx.case.id, "warned", now, public=False)
     elif step.kind == StepKind.escalate:
         _run_escalate(ctx)
-    step.state = StepState.done.value
+    return StepState.done.value
+
+
+def mark_steps(dialect: Dialect, states: list[tuple[int, str]], now: datetime) -> Prepared | None:
+    """The UPDATE that records the claimed steps' new states (see run_step)."""
+    return prepare_update(dialect, steps_table, [{"id": step_id, "state": state, "done_at": now}
+                                                 for step_id, state in states], key=("id",))
 
 
 def level_recipients(ctx: StepContext, level: int) -> list[Person]:
@@ -241,8 +267,8 @@ def _run_repage(ctx: StepContext) -> None:
 
 def _run_escalate(ctx: StepContext) -> None:
     level = ctx.step.level
-    ctx.escalation.level = max(ctx.escalation.level, level)
-    ctx.session.add(ctx.escalation)
+    if level > ctx.escalation.level:
+        _update(ctx.session, escalations_table, {"case_id": ctx.case.id, "level": level}, key=("case_id",))
     _event(ctx.session, ctx.case.id, "escalated", ctx.now, public=True, detail={"level": level})
     if level == 1:
         for worker in level_recipients(ctx, 0):
@@ -294,7 +320,8 @@ def _page(ctx: StepContext, person: Person, *, kind: str, level: int) -> None:
     if recipient is None:
         values = {"case_id": ctx.case.id, "person_id": person.id, "level": level,
                   "ack_token": secrets.token_urlsafe(24), "created_at": ctx.now}
-        recipient = ctx.batch.recipients[key] = _insert(ctx.session, CaseRecipient, values)
+        row = _insert(ctx.session, CaseRecipient, values)
+        recipient = ctx.batch.recipients[key] = SimpleNamespace(**row) if isinstance(row, dict) else row
     _notify(ctx, person, kind=kind, level=level, recipient=recipient)
     if recipient.acked_at is None and ctx.policy.max_repages > 0:
         seq_key = (ctx.case.id, person.id, level)
@@ -353,11 +380,20 @@ def _add_step(session: Session, case_id: int, kind: StepKind, level: int, due_at
                                     due_at=due_at, created_at=now))
 
 
-# --- inserts: one by one through the ORM, or in bulk for a sweep batch ---
+# --- writes: at once (through the ORM for inserts), or held back in bulk for a sweep batch ---
 
 _BULK = "mashang_bulk_inserts"
+_BULK_UPDATES = "mashang_bulk_updates"
 # Parents first; none of these new rows refers to another new row except through these tables' order.
 _BULK_ORDER = (CaseRecipient, CaseStep, Notification, CaseEvent)
+
+
+@dataclass
+class Held:
+    """The writes begin_bulk held back: new rows by model, and updates (table, key columns, row) in order."""
+
+    inserts: list[tuple[type, dict]] = field(default_factory=list)
+    updates: list[tuple[Table, tuple[str, ...], dict]] = field(default_factory=list)
 
 
 def begin_bulk(session: Session) -> None:
@@ -368,6 +404,7 @@ def begin_bulk(session: Session) -> None:
     Nothing in a batch reads these rows back, except the rare query that calls write_bulk first.
     """
     session.info[_BULK] = []
+    session.info[_BULK_UPDATES] = []
 
 
 _DEFERRED = "mashang_writes_deferred"
@@ -380,22 +417,23 @@ class WriteDeferred(Exception):
 def defer_writes(session: Session) -> None:
     """Hold back everything this session would write (see sweeper: a batch prepared outside the write lock).
 
-    The bulk rows wait as they do after begin_bulk, the session's own changes wait for take_bulk's caller; a
-    step that needs a write at once (a vacant post: write_bulk, flush) raises WriteDeferred instead.
+    The bulk rows wait as they do after begin_bulk; a step that needs a write at once (a vacant post:
+    write_bulk, flush) raises WriteDeferred instead.
     """
     begin_bulk(session)
     session.info[_DEFERRED] = True
 
 
-def take_bulk(session: Session) -> list[tuple[type, dict]]:
-    """The rows begin_bulk held back, taken out of the session."""
-    pending = session.info.get(_BULK) or []
+def take_bulk(session: Session) -> Held:
+    """The writes begin_bulk held back, taken out of the session."""
+    held = Held(session.info.get(_BULK) or [], session.info.get(_BULK_UPDATES) or [])
     session.info[_BULK] = []
-    return pending
+    session.info[_BULK_UPDATES] = []
+    return held
 
 
 def write_bulk(session: Session) -> None:
-    """Insert what begin_bulk held back (a no-op for a session that did not ask for it)."""
+    """Write what begin_bulk held back (a no-op for a session that did not ask for it)."""
     if session.info.get(_DEFERRED):
         raise WriteDeferred()
     conn = session.connection()
@@ -403,16 +441,31 @@ def write_bulk(session: Session) -> None:
         execute(conn, prepared)
 
 
-def prepare_bulk(dialect: Dialect, pending: list[tuple[type, dict]]) -> list[Prepared]:
-    """The inserts of held-back rows, parents first: one per table and set of columns given."""
+def prepare_bulk(dialect: Dialect, held: Held) -> list[Prepared]:
+    """The inserts of held-back rows, parents first (one per table and set of columns given), then the updates."""
     by_model: dict[type, dict[tuple[str, ...], list[dict]]] = {}
-    for model, row in pending:
+    for model, row in held.inserts:
         by_model.setdefault(model, {}).setdefault(tuple(row), []).append(row)
     prepared = [prepare_insert(dialect, model.__table__, rows)
                 for model in _BULK_ORDER for rows in by_model.pop(model, {}).values()]
     if by_model:
         raise TypeError(f"no bulk insert for {sorted(m.__name__ for m in by_model)}")
+    # Updates keep their order within a table and column set (a later one of the same row wins).
+    groups: dict[tuple, tuple[Table, tuple[str, ...], list[dict]]] = {}
+    for table, key, row in held.updates:
+        groups.setdefault((table.name, key, tuple(row)), (table, key, []))[2].append(row)
+    prepared += [prepare_update(dialect, table, rows, key=key) for table, key, rows in groups.values()]
     return prepared
+
+
+def _update(session: Session, table: Table, row: dict, *, key: tuple[str, ...]) -> None:
+    """UPDATE table SET row's other columns WHERE its key columns match: at once, or held for write_bulk."""
+    pending = session.info.get(_BULK_UPDATES)
+    if pending is not None:
+        pending.append((table, key, row))
+        return
+    values = {name: value for name, value in row.items() if name not in key}
+    session.execute(update(table).where(*(table.c[name] == row[name] for name in key)).values(values))
 
 
 @lru_cache
@@ -420,14 +473,14 @@ def _column_defaults(model: type) -> tuple[dict, dict]:
     """(plain defaults, default factories) of a table model's columns, the autoincrement id left out."""
     columns = set(model.__table__.columns.keys())
     plain, factories = {}, {}
-    for name, field in model.model_fields.items():
-        if name not in columns or field.is_required() or name == "id":
+    for name, info in model.model_fields.items():
+        if name not in columns or info.is_required() or name == "id":
             continue
-        if field.default_factory is not None:
-            factories[name] = field.default_factory
+        if info.default_factory is not None:
+            factories[name] = info.default_factory
         else:
-            plain[name] = field.default
-    return plain, factories
+            plain[name] = info.default
+    return plain, tuple(factories.items())
 
 
 def _insert(session: Session, model: type, values: dict):
@@ -438,9 +491,12 @@ def _insert(session: Session, model: type, values: dict):
         session.add(row)
         return row
     plain, factories = _column_defaults(model)
-    row = {**plain, **{name: make() for name, make in factories.items() if name not in values}, **values}
+    row = {**plain, **values}
+    for name, make in factories:
+        if name not in values:
+            row[name] = make()
     pending.append((model, row))
-    return SimpleNamespace(**row)
+    return row
 
 
 def _recipient(session: Session, case_id: int, person_id: int) -> CaseRecipient | None:

@@ -4,27 +4,35 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from app import clock
-from app.bulk import execute, prepare_changes
+from app.bulk import execute
 from app.config import Settings
 from app.db import get_engine, write_session
 from app.escalation import service
 from app.escalation.models import CaseStep, StepState
+
+steps_table = CaseStep.__table__
 
 log = logging.getLogger("mashang.sweep")
 BATCH = 200
 RETRY_FAILED_STEP = timedelta(seconds=30)
 
 
-def _claim_query(session: Session, now: datetime, limit: int):
-    query = (select(CaseStep).where(CaseStep.state == StepState.pending, CaseStep.due_at <= now)
-             .order_by(CaseStep.due_at, CaseStep.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
+def _claim_query(dialect_name: str, now: datetime, limit: int):
+    st = steps_table.c
+    query = (select(*service.STEP_COLUMNS).where(st.state == StepState.pending.value, st.due_at <= now)
+             .order_by(st.due_at, st.id).limit(limit))
+    if dialect_name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return query
+
+
+def _claim(session: Session, now: datetime, limit: int) -> list:
+    conn = session.connection()
+    return conn.execute(_claim_query(conn.dialect.name, now, limit)).all()
 
 
 def sweep_once(*, settings: Settings, now: datetime | None = None, limit: int = BATCH) -> int:
@@ -56,28 +64,28 @@ def _sweep_prepared(*, settings: Settings, now: datetime, limit: int) -> int | N
     None: run the batch under the lock instead (a step moved meanwhile, or one needed to write mid-batch).
     """
     with Session(get_engine(), expire_on_commit=False, autoflush=False) as reader:
-        steps = reader.exec(_claim_query(reader, now, limit)).all()
+        steps = _claim(reader, now, limit)
         if not steps:
             return 0
         batch = service.StepBatch(reader, steps, settings)
         service.defer_writes(reader)
         try:
-            for step in steps:
-                service.run_step(reader, step=step, now=now, settings=settings, batch=batch)
-                step.done_at = now
+            states = [(step.id, service.run_step(reader, step=step, now=now, settings=settings, batch=batch))
+                      for step in steps]
         except service.WriteDeferred:
             return None
-        if reader.new or reader.deleted:
+        if reader.new or reader.deleted or reader.dirty:
             return None
         # Every value converted for the driver now, so that the lock is held for the statements alone.
         dialect = reader.get_bind().dialect
         ids = [step.id for step in steps]
-        writes = prepare_changes(dialect, reader) + service.prepare_bulk(dialect, service.take_bulk(reader))
+        writes = [service.mark_steps(dialect, states, now), *service.prepare_bulk(dialect, service.take_bulk(reader))]
         reader.rollback()  # nothing was written: this ends the read snapshot
     with write_session() as writer:
         conn = writer.connection()
-        pending = conn.execute(select(func.count()).select_from(CaseStep).where(
-            CaseStep.id.in_(ids), CaseStep.state == StepState.pending)).scalar_one()
+        st = steps_table.c
+        pending = conn.execute(select(func.count()).select_from(steps_table).where(
+            st.id.in_(ids), st.state == StepState.pending.value)).scalar_one()
         if pending != len(ids):
             writer.rollback()
             return None
@@ -89,36 +97,35 @@ def _sweep_prepared(*, settings: Settings, now: datetime, limit: int) -> int | N
 
 def _sweep_batch(*, settings: Settings, now: datetime, limit: int) -> int:
     with write_session() as session:
-        steps = session.exec(_claim_query(session, now, limit)).all()
+        steps = _claim(session, now, limit)
         if not steps:
             session.commit()
             return 0
         batch = service.StepBatch(session, steps, settings)
         service.begin_bulk(session)
-        for step in steps:
-            service.run_step(session, step=step, now=now, settings=settings, batch=batch)
-            step.done_at = now
-            session.add(step)
+        states = [(step.id, service.run_step(session, step=step, now=now, settings=settings, batch=batch))
+                  for step in steps]
         service.write_bulk(session)
+        session.flush()  # what a vacant post's steps changed through the ORM, before the marks
+        execute(session.connection(), service.mark_steps(session.get_bind().dialect, states, now))
         session.commit()
         return len(steps)
 
 
 def _sweep_step_by_step(*, settings: Settings, now: datetime, limit: int) -> int:
+    st = steps_table.c
     with write_session() as session:
-        steps = session.exec(_claim_query(session, now, limit)).all()
+        steps = _claim(session, now, limit)
         for step in steps:
             try:
                 with session.begin_nested():
-                    service.run_step(session, step=step, now=now, settings=settings)
-                    step.done_at = now
-                    session.add(step)
+                    state = service.run_step(session, step=step, now=now, settings=settings)
+                    session.flush()
+                    session.execute(update(steps_table).where(st.id == step.id).values(state=state, done_at=now))
             except Exception:  # noqa: BLE001 - one bad case must not stall every other
                 log.exception("step %s (%s, case %s) failed; retrying in %ss", step.id, step.kind, step.case_id,
                               RETRY_FAILED_STEP.seconds)
-                session.expire(step)
-                step.due_at = now + RETRY_FAILED_STEP
-                session.add(step)
+                session.execute(update(steps_table).where(st.id == step.id).values(due_at=now + RETRY_FAILED_STEP))
         session.commit()
         return len(steps)
 

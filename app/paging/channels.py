@@ -38,6 +38,9 @@ class DeliveryResult:
 
 class Channel(Protocol):
     name: str
+    # False for a channel that never waits on the network (log, fake): sent inline, not through the thread pool,
+    # whose hand-off per item cost more than such a send.
+    blocking: bool
 
     def send(self, outgoing: Outgoing) -> DeliveryResult: ...
 
@@ -64,6 +67,7 @@ class WebhookChannel:
     """POSTs the contract's JSON to MASHANG_PAGER_WEBHOOK_URL, signed, the same bytes on every attempt."""
 
     name = "webhook"
+    blocking = True
 
     def __init__(self, url: str, secret: str | None) -> None:
         self.url, self.secret = url, secret
@@ -91,6 +95,7 @@ class LogChannel:
     """No webhook configured: pages go to the log (development, demos)."""
 
     name = "log"
+    blocking = False
 
     def send(self, outgoing: Outgoing) -> DeliveryResult:
         log.info("page %s (attempt %d): %s", outgoing.id, outgoing.attempt, outgoing.payload)
@@ -104,6 +109,7 @@ class FakeChannel:
     name: str = "webhook"
     sent: list[Outgoing] = field(default_factory=list)
     fail_with: int | None = None
+    blocking: bool = False
 
     def send(self, outgoing: Outgoing) -> DeliveryResult:
         self.sent.append(outgoing)

@@ -8,6 +8,7 @@ from app.people.models import Person
 from app.reports.models import Case, Category
 
 SUMMARY_LENGTH = 70
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps would build one per call
 
 
 def new_id() -> str:
@@ -43,7 +44,7 @@ def build(*, notification_id: str, kind: str, level: int, recipient: dict, case:
     }
     if ack_url is not None:
         body["ack_url"] = ack_url
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(body)
 
 
 def staff_recipient(person: Person) -> dict:

@@ -139,7 +139,14 @@ class Sender:
         claimed = self.claim(now=now)
         if not claimed:
             return 0
-        results = list(self._pool.map(self._send, claimed))
+        inline = [not getattr(self.channels.get(item.outgoing.channel), "blocking", True) for item in claimed]
+        if all(inline):
+            results = [self._send(item) for item in claimed]
+        else:
+            waiting = {index: self._pool.submit(self._send, item)
+                       for index, item in enumerate(claimed) if not inline[index]}
+            results = [waiting[index].result() if index in waiting else self._send(item)
+                       for index, item in enumerate(claimed)]
         self.record(claimed, results)
         return len(claimed)
 
