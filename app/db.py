@@ -133,12 +133,19 @@ _turn_depth = 0  # nested turns of the thread holding _sqlite_writer: only the o
 _turn_files: dict[str, int] = {}
 
 
+_turn_keys: dict = {}  # engine URL -> resolved database path (None: in memory); resolving costs syscalls
+
+
 def _turn_file(engine: Engine) -> int | None:
-    path = _sqlite_path(engine.url.render_as_string(hide_password=False))
-    if path is None:
+    try:
+        key = _turn_keys[engine.url]
+    except KeyError:
+        path = _sqlite_path(engine.url.render_as_string(hide_password=False))
+        key = _turn_keys[engine.url] = None if path is None else str(path.resolve())
+    if key is None:
         return None
-    key = str(path.resolve())
     if key not in _turn_files:
+        path = Path(key)
         _turn_files[key] = os.open(f"{path}.write-turn", os.O_RDWR | os.O_CREAT, 0o600)
     return _turn_files[key]
 

@@ -54,7 +54,8 @@ def create_app() -> FastAPI:
     errors_http.install(app)
     app.state.intake_writer = IntakeWriter(settings)
     app.state.address_limiter = AddressLimiter()
-    app.include_router(reports.router)  # first: routes are matched in order, and report intake is the hot path
+    reports.add_intake_route(app)  # first: routes are matched in order, and report intake is the hot path
+    app.include_router(reports.router)
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(grid_pages)

@@ -134,19 +134,26 @@ class Sender:
         return paced
 
     def deliver_due(self, *, now: datetime | None = None) -> int:
-        """Send what is due, in parallel; returns how many were attempted."""
+        """Send what is due (in parallel where a channel waits on the network); how many were attempted."""
         now = now or clock.now()
         claimed = self.claim(now=now)
         if not claimed:
             return 0
-        inline = [not getattr(self.channels.get(item.outgoing.channel), "blocking", True) for item in claimed]
-        if all(inline):
-            results = [self._send(item) for item in claimed]
-        else:
-            waiting = {index: self._pool.submit(self._send, item)
-                       for index, item in enumerate(claimed) if not inline[index]}
-            results = [waiting[index].result() if index in waiting else self._send(item)
-                       for index, item in enumerate(claimed)]
+        results: list[DeliveryResult | None] = [None] * len(claimed)
+        waiting, batched = {}, {}
+        for index, item in enumerate(claimed):
+            channel = self.channels.get(item.outgoing.channel)
+            if getattr(channel, "blocking", True):
+                waiting[index] = self._pool.submit(self._send, item)
+            elif hasattr(channel, "send_many"):
+                batched.setdefault(item.outgoing.channel, []).append(index)
+            else:
+                results[index] = self._send(item)
+        for name, indexes in batched.items():
+            for index, result in zip(indexes, self._send_many(name, [claimed[i] for i in indexes]), strict=True):
+                results[index] = result
+        for index, future in waiting.items():
+            results[index] = future.result()
         self.record(claimed, results)
         return len(claimed)
 
@@ -159,6 +166,13 @@ class Sender:
         except Exception as exc:  # noqa: BLE001 - a channel bug is a failed attempt, not a lost page
             log.exception("channel %s failed", item.outgoing.channel)
             return DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
+
+    def _send_many(self, name: str, items: list[Claimed]) -> list[DeliveryResult]:
+        try:
+            return self.channels[name].send_many([item.outgoing for item in items])
+        except Exception as exc:  # noqa: BLE001 - as in _send
+            log.exception("channel %s failed", name)
+            return [DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])] * len(items)
 
     def record(self, claimed: list[Claimed], results: list[DeliveryResult]) -> None:
         """Every attempt, and each notification's new state, in one transaction (bulk statements)."""
