@@ -1,6 +1,6 @@
 """insert_rows and reserve_ids: the intake's and the sweep's bulk writes store what an ORM insert stores."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table
@@ -142,3 +142,41 @@ def test_forgetting_the_engine_closes_the_write_turn_file(db_url):
     assert db._turn_files
     db.reset_engine()
     assert not db._turn_files
+
+
+def test_the_direct_timestamp_binds_store_what_sqlalchemy_would():
+    """bulk.bind_processor's UTCDateTime shortcut against SQLAlchemy's own processor, on both dialects."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from app.bulk import bind_processor
+    from app.db import UTCDateTime
+
+    china = timezone(timedelta(hours=8))
+    values = [AT, AT.replace(microsecond=0), AT.astimezone(china), datetime(2026, 1, 1, tzinfo=UTC)]
+    for dialect in (sqlite.dialect(), postgresql.psycopg.dialect()):
+        column_type = UTCDateTime()
+        theirs = column_type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+        ours = bind_processor(column_type, dialect)
+        for value in values:
+            expected = theirs(column_type.process_bind_param(value, dialect)) \
+                if dialect.name == "postgresql" else column_type.dialect_impl(dialect).bind_processor(dialect)(value)
+            assert ours(value) == expected, (dialect.name, value)
+        with pytest.raises(ValueError, match="naive"):
+            ours(datetime(2026, 1, 1))
+
+
+def test_notification_ids_are_uuid7_in_time_order():
+    """Ids in time order append to their indexes (a random id rewrote a random index page per insert)."""
+    import time
+    import uuid
+
+    from app.paging.payload import new_id
+
+    first = new_id()
+    time.sleep(0.002)
+    later = [new_id() for _ in range(1000)]
+    assert all(first < other for other in later)
+    assert len(set(later)) == 1000
+    parsed = uuid.UUID(first)
+    assert (parsed.version, parsed.variant, len(first)) == (7, uuid.RFC_4122, 32)
+    assert abs(int(first[:12], 16) / 1000 - time.time()) < 5  # the first 48 bits: Unix time in milliseconds

@@ -127,8 +127,10 @@ class Ticker:
         try:
             while not self._stopping.is_set():
                 # A wake-up while this loop runs (max_instances=1 skips the job) is not lost: the flag keeps it.
+                # A round that took less than a full batch took everything due: the next waits for a wake-up
+                # (each sweep batch sends one) rather than claiming the few notifications made meanwhile.
                 self._deliver_wanted.clear()
-                if self.sender.deliver_due() > 0:
+                if self.sender.deliver_due() > 0 and self.sender.more_due:
                     continue
                 if not self._deliver_wanted.is_set():
                     break

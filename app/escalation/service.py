@@ -292,6 +292,7 @@ def _escalate_now(ctx: StepContext, level: int) -> None:
         return
     write_bulk(ctx.session)  # the batch's own new steps count too
     ctx.session.flush()
+    ctx.session.info[_DUE_NOW] = True
     pending = ctx.session.exec(select(CaseStep).where(
         CaseStep.case_id == ctx.case.id, CaseStep.kind == StepKind.escalate, CaseStep.level == level,
         CaseStep.state == StepState.pending)).first()
@@ -376,6 +377,8 @@ def channel_name(settings: Settings) -> str:
 
 def _add_step(session: Session, case_id: int, kind: StepKind, level: int, due_at: datetime, now: datetime,
               person_id: int = 0, seq: int = 0) -> None:
+    if due_at <= now:  # due already (after downtime, or a vacant post skipped): the sweep goes on at once
+        session.info[_DUE_NOW] = True
     _insert(session, CaseStep, dict(case_id=case_id, kind=kind.value, level=level, person_id=person_id, seq=seq,
                                     due_at=due_at, created_at=now))
 
@@ -408,6 +411,12 @@ def begin_bulk(session: Session) -> None:
 
 
 _DEFERRED = "mashang_writes_deferred"
+_DUE_NOW = "mashang_due_now"
+
+
+def took_due_now(session: Session) -> list[bool]:
+    """[True] if a step of this session made or brought forward a step due now (the sweep goes on), else []."""
+    return [True] if session.info.pop(_DUE_NOW, False) else []
 
 
 class WriteDeferred(Exception):

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
@@ -36,6 +37,17 @@ def _claim(session: Session, now: datetime, limit: int) -> list:
 
 
 def sweep_once(*, settings: Settings, now: datetime | None = None, limit: int = BATCH) -> int:
+    """Run up to limit due steps in one transaction; how many ran (see sweep_batch)."""
+    return sweep_batch(settings=settings, now=now, limit=limit).ran
+
+
+@dataclass(frozen=True)
+class Swept:
+    ran: int
+    more: bool  # a full batch, or one that brought a step forward to now: sweep again at once
+
+
+def sweep_batch(*, settings: Settings, now: datetime | None = None, limit: int = BATCH) -> Swept:
     """Run up to limit due steps in one transaction; a failing step is retried later, never stops the rest.
 
     The batch is first run whole, its data loaded with a few queries and no savepoint per step; if anything in
@@ -43,18 +55,21 @@ def sweep_once(*, settings: Settings, now: datetime | None = None, limit: int = 
     On SQLite the whole batch is first prepared outside the write lock (see _sweep_prepared).
     """
     now = now or clock.now()
+    due_now: list[bool] = []  # set by a step that brought another forward to now (a vacant post)
     try:
+        ran = None
         if get_engine().dialect.name == "sqlite":
-            ran = _sweep_prepared(settings=settings, now=now, limit=limit)
-            if ran is not None:
-                return ran
-        return _sweep_batch(settings=settings, now=now, limit=limit)
+            ran = _sweep_prepared(settings=settings, now=now, limit=limit, due_now=due_now)
+        if ran is None:
+            ran = _sweep_batch(settings=settings, now=now, limit=limit, due_now=due_now)
     except Exception:  # noqa: BLE001 - the careful path below finds the step that failed
         log.warning("a sweep batch failed; running its steps one by one", exc_info=True)
-    return _sweep_step_by_step(settings=settings, now=now, limit=limit)
+        due_now.clear()
+        ran = _sweep_step_by_step(settings=settings, now=now, limit=limit, due_now=due_now)
+    return Swept(ran, ran >= limit or bool(due_now))
 
 
-def _sweep_prepared(*, settings: Settings, now: datetime, limit: int) -> int | None:
+def _sweep_prepared(*, settings: Settings, now: datetime, limit: int, due_now: list[bool]) -> int | None:
     """SQLite: run the batch's steps on a read snapshot, then take the write lock only to write what they did.
 
     SQLite has one writer for the whole file, and intake waits for it: a batch run under the lock held it for
@@ -80,6 +95,7 @@ def _sweep_prepared(*, settings: Settings, now: datetime, limit: int) -> int | N
         dialect = reader.get_bind().dialect
         ids = [step.id for step in steps]
         writes = [service.mark_steps(dialect, states, now), *service.prepare_bulk(dialect, service.take_bulk(reader))]
+        made_due = service.took_due_now(reader)
         reader.rollback()  # nothing was written: this ends the read snapshot
     with write_session() as writer:
         conn = writer.connection()
@@ -92,10 +108,11 @@ def _sweep_prepared(*, settings: Settings, now: datetime, limit: int) -> int | N
         for prepared in writes:
             execute(conn, prepared)
         writer.commit()
+    due_now.extend(made_due)
     return len(steps)
 
 
-def _sweep_batch(*, settings: Settings, now: datetime, limit: int) -> int:
+def _sweep_batch(*, settings: Settings, now: datetime, limit: int, due_now: list[bool]) -> int:
     with write_session() as session:
         steps = _claim(session, now, limit)
         if not steps:
@@ -109,10 +126,11 @@ def _sweep_batch(*, settings: Settings, now: datetime, limit: int) -> int:
         session.flush()  # what a vacant post's steps changed through the ORM, before the marks
         execute(session.connection(), service.mark_steps(session.get_bind().dialect, states, now))
         session.commit()
+        due_now.extend(service.took_due_now(session))
         return len(steps)
 
 
-def _sweep_step_by_step(*, settings: Settings, now: datetime, limit: int) -> int:
+def _sweep_step_by_step(*, settings: Settings, now: datetime, limit: int, due_now: list[bool]) -> int:
     st = steps_table.c
     with write_session() as session:
         steps = _claim(session, now, limit)
@@ -127,24 +145,29 @@ def _sweep_step_by_step(*, settings: Settings, now: datetime, limit: int) -> int
                               RETRY_FAILED_STEP.seconds)
                 session.execute(update(steps_table).where(st.id == step.id).values(due_at=now + RETRY_FAILED_STEP))
         session.commit()
+        due_now.extend(service.took_due_now(session))
         return len(steps)
 
 
 def sweep(*, settings: Settings, now: datetime | None = None, stop: Callable[[], bool] | None = None,
           after_batch: Callable[[int], None] | None = None) -> int:
-    """Run every due step (new steps that fall due meanwhile included), in batches, until stop() says so.
+    """Run every due step, in batches, until stop() says so; steps brought forward to now by a batch included.
 
+    A batch that was not full took every step due when it began: the sweep ends there, and the steps of cases
+    committed meanwhile wait for the next one (the ticker starts it within WAKE_GATHER_SECONDS of this one).
+    Sweeping on while reports keep coming cost a batch of a few steps each time: the same queries, commit and
+    write lock for each, where one gathered batch serves a few hundred.
     after_batch(ran) is called once each batch has committed (the ticker wakes delivery with it).
     """
     total = 0
     for _ in range(1000):
         if stop is not None and stop():
             break
-        ran = sweep_once(settings=settings, now=now)
-        total += ran
-        if after_batch is not None and ran > 0:
-            after_batch(ran)
-        if ran == 0:
+        swept = sweep_batch(settings=settings, now=now)
+        total += swept.ran
+        if after_batch is not None and swept.ran > 0:
+            after_batch(swept.ran)
+        if not swept.more:
             break
     return total
 

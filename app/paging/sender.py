@@ -57,6 +57,7 @@ class Sender:
         self.settings = settings
         self.channels: dict[str, Channel] = channels or default_channels(settings)
         self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="pager")
+        self.more_due = False  # the last claim took a full batch: more may be due at once
 
     def claim(self, *, now: datetime, limit: int = BATCH) -> list[Claimed]:
         """Lease up to limit due notifications (one transaction, a few statements whatever the batch size)."""
@@ -72,7 +73,9 @@ class Sender:
                  .order_by(n.next_attempt_at).limit(limit))
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        rows = self._pace(conn, conn.execute(query).all(), now=now)
+        due = conn.execute(query).all()
+        self.more_due = len(due) >= limit
+        rows = self._pace(conn, due, now=now)
         if not rows:
             return []
         ids = [row.id for row in rows]
