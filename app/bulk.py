@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
 
-from sqlalchemy import Connection, Dialect, Table, bindparam, insert, inspect, text, update
-from sqlmodel import Session
+from sqlalchemy import Connection, Dialect, Table, bindparam, insert, text, update
 
 from app.db import UTCDateTime
 
@@ -130,26 +129,6 @@ def execute(conn: Connection, prepared: Prepared | None) -> None:
 def insert_rows(conn: Connection, table: Table, rows: list[dict]) -> None:
     """INSERT rows (dicts with the same keys) in one executemany."""
     execute(conn, prepare_insert(conn.dialect, table, rows))
-
-
-def prepare_changes(dialect: Dialect, session: Session) -> list[Prepared]:
-    """The changes of the session's modified objects as UPDATEs by primary key, to run on another connection."""
-    groups: dict[tuple, tuple[Table, tuple[str, ...], list[dict]]] = {}
-    for obj in session.dirty:
-        state = inspect(obj)
-        mapper = state.mapper
-        values = {}
-        for name in state.committed_state:  # the attributes changed since load, and no others
-            added = state.attrs[name].history.added
-            if added:
-                values[mapper.get_property(name).columns[0].key] = added[0]
-        if not values:
-            continue
-        key = tuple(c.key for c in mapper.primary_key)
-        row = {**dict(zip(key, mapper.primary_key_from_instance(obj), strict=True)), **values}
-        group = groups.setdefault((mapper.local_table.name, tuple(row)), (mapper.local_table, key, []))
-        group[2].append(row)
-    return [prepare_update(dialect, table, rows, key=key) for table, key, rows in groups.values()]
 
 
 def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:

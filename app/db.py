@@ -145,8 +145,7 @@ def _turn_file(engine: Engine) -> int | None:
     if key is None:
         return None
     if key not in _turn_files:
-        path = Path(key)
-        _turn_files[key] = os.open(f"{path}.write-turn", os.O_RDWR | os.O_CREAT, 0o600)
+        _turn_files[key] = os.open(f"{key}.write-turn", os.O_RDWR | os.O_CREAT, 0o600)
     return _turn_files[key]
 
 

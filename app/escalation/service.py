@@ -385,8 +385,7 @@ def _add_step(session: Session, case_id: int, kind: StepKind, level: int, due_at
 
 # --- writes: at once (through the ORM for inserts), or held back in bulk for a sweep batch ---
 
-_BULK = "mashang_bulk_inserts"
-_BULK_UPDATES = "mashang_bulk_updates"
+_BULK = "mashang_bulk_writes"
 # Parents first; none of these new rows refers to another new row except through these tables' order.
 _BULK_ORDER = (CaseRecipient, CaseStep, Notification, CaseEvent)
 
@@ -406,17 +405,16 @@ def begin_bulk(session: Session) -> None:
     ORM cost more than everything else the sweep does; a dict per row and one executemany per table cost little.
     Nothing in a batch reads these rows back, except the rare query that calls write_bulk first.
     """
-    session.info[_BULK] = []
-    session.info[_BULK_UPDATES] = []
+    session.info[_BULK] = Held()
 
 
 _DEFERRED = "mashang_writes_deferred"
 _DUE_NOW = "mashang_due_now"
 
 
-def took_due_now(session: Session) -> list[bool]:
-    """[True] if a step of this session made or brought forward a step due now (the sweep goes on), else []."""
-    return [True] if session.info.pop(_DUE_NOW, False) else []
+def took_due_now(session: Session) -> bool:
+    """Whether a step of this session made or brought forward a step due now (the sweep goes on); resets it."""
+    return session.info.pop(_DUE_NOW, False)
 
 
 class WriteDeferred(Exception):
@@ -435,9 +433,8 @@ def defer_writes(session: Session) -> None:
 
 def take_bulk(session: Session) -> Held:
     """The writes begin_bulk held back, taken out of the session."""
-    held = Held(session.info.get(_BULK) or [], session.info.get(_BULK_UPDATES) or [])
-    session.info[_BULK] = []
-    session.info[_BULK_UPDATES] = []
+    held = session.info.get(_BULK) or Held()
+    session.info[_BULK] = Held()
     return held
 
 
@@ -469,9 +466,9 @@ def prepare_bulk(dialect: Dialect, held: Held) -> list[Prepared]:
 
 def _update(session: Session, table: Table, row: dict, *, key: tuple[str, ...]) -> None:
     """UPDATE table SET row's other columns WHERE its key columns match: at once, or held for write_bulk."""
-    pending = session.info.get(_BULK_UPDATES)
-    if pending is not None:
-        pending.append((table, key, row))
+    held = session.info.get(_BULK)
+    if held is not None:
+        held.updates.append((table, key, row))
         return
     values = {name: value for name, value in row.items() if name not in key}
     session.execute(update(table).where(*(table.c[name] == row[name] for name in key)).values(values))
@@ -494,8 +491,8 @@ def _column_defaults(model: type) -> tuple[dict, dict]:
 
 def _insert(session: Session, model: type, values: dict):
     """Add a row: an ORM object at once, or a plain row held for write_bulk. Returns what can be read back."""
-    pending = session.info.get(_BULK)
-    if pending is None:
+    held = session.info.get(_BULK)
+    if held is None:
         row = model(**values)
         session.add(row)
         return row
@@ -504,7 +501,7 @@ def _insert(session: Session, model: type, values: dict):
     for name, make in factories:
         if name not in values:
             row[name] = make()
-    pending.append((model, row))
+    held.inserts.append((model, row))
     return row
 
 

@@ -46,6 +46,10 @@ class Swept:
     ran: int
     more: bool  # a full batch, or one that brought a step forward to now: sweep again at once
 
+    @classmethod
+    def of(cls, ran: int, *, limit: int, made_due: bool) -> "Swept":
+        return cls(ran, ran >= limit or made_due)
+
 
 def sweep_batch(*, settings: Settings, now: datetime | None = None, limit: int = BATCH) -> Swept:
     """Run up to limit due steps in one transaction; a failing step is retried later, never stops the rest.
@@ -55,21 +59,19 @@ def sweep_batch(*, settings: Settings, now: datetime | None = None, limit: int =
     On SQLite the whole batch is first prepared outside the write lock (see _sweep_prepared).
     """
     now = now or clock.now()
-    due_now: list[bool] = []  # set by a step that brought another forward to now (a vacant post)
     try:
-        ran = None
+        swept = None
         if get_engine().dialect.name == "sqlite":
-            ran = _sweep_prepared(settings=settings, now=now, limit=limit, due_now=due_now)
-        if ran is None:
-            ran = _sweep_batch(settings=settings, now=now, limit=limit, due_now=due_now)
+            swept = _sweep_prepared(settings=settings, now=now, limit=limit)
+        if swept is None:
+            swept = _sweep_batch(settings=settings, now=now, limit=limit)
     except Exception:  # noqa: BLE001 - the careful path below finds the step that failed
         log.warning("a sweep batch failed; running its steps one by one", exc_info=True)
-        due_now.clear()
-        ran = _sweep_step_by_step(settings=settings, now=now, limit=limit, due_now=due_now)
-    return Swept(ran, ran >= limit or bool(due_now))
+        swept = _sweep_step_by_step(settings=settings, now=now, limit=limit)
+    return swept
 
 
-def _sweep_prepared(*, settings: Settings, now: datetime, limit: int, due_now: list[bool]) -> int | None:
+def _sweep_prepared(*, settings: Settings, now: datetime, limit: int) -> Swept | None:
     """SQLite: run the batch's steps on a read snapshot, then take the write lock only to write what they did.
 
     SQLite has one writer for the whole file, and intake waits for it: a batch run under the lock held it for
@@ -81,7 +83,7 @@ def _sweep_prepared(*, settings: Settings, now: datetime, limit: int, due_now: l
     with Session(get_engine(), expire_on_commit=False, autoflush=False) as reader:
         steps = _claim(reader, now, limit)
         if not steps:
-            return 0
+            return Swept(0, False)
         batch = service.StepBatch(reader, steps, settings)
         service.defer_writes(reader)
         try:
@@ -108,16 +110,15 @@ def _sweep_prepared(*, settings: Settings, now: datetime, limit: int, due_now: l
         for prepared in writes:
             execute(conn, prepared)
         writer.commit()
-    due_now.extend(made_due)
-    return len(steps)
+    return Swept.of(len(steps), limit=limit, made_due=made_due)
 
 
-def _sweep_batch(*, settings: Settings, now: datetime, limit: int, due_now: list[bool]) -> int:
+def _sweep_batch(*, settings: Settings, now: datetime, limit: int) -> Swept:
     with write_session() as session:
         steps = _claim(session, now, limit)
         if not steps:
             session.commit()
-            return 0
+            return Swept(0, False)
         batch = service.StepBatch(session, steps, settings)
         service.begin_bulk(session)
         states = [(step.id, service.run_step(session, step=step, now=now, settings=settings, batch=batch))
@@ -126,11 +127,10 @@ def _sweep_batch(*, settings: Settings, now: datetime, limit: int, due_now: list
         session.flush()  # what a vacant post's steps changed through the ORM, before the marks
         execute(session.connection(), service.mark_steps(session.get_bind().dialect, states, now))
         session.commit()
-        due_now.extend(service.took_due_now(session))
-        return len(steps)
+        return Swept.of(len(steps), limit=limit, made_due=service.took_due_now(session))
 
 
-def _sweep_step_by_step(*, settings: Settings, now: datetime, limit: int, due_now: list[bool]) -> int:
+def _sweep_step_by_step(*, settings: Settings, now: datetime, limit: int) -> Swept:
     st = steps_table.c
     with write_session() as session:
         steps = _claim(session, now, limit)
@@ -145,8 +145,7 @@ def _sweep_step_by_step(*, settings: Settings, now: datetime, limit: int, due_no
                               RETRY_FAILED_STEP.seconds)
                 session.execute(update(steps_table).where(st.id == step.id).values(due_at=now + RETRY_FAILED_STEP))
         session.commit()
-        due_now.extend(service.took_due_now(session))
-        return len(steps)
+        return Swept.of(len(steps), limit=limit, made_due=service.took_due_now(session))
 
 
 def sweep(*, settings: Settings, now: datetime | None = None, stop: Callable[[], bool] | None = None,

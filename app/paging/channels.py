@@ -37,10 +37,11 @@ class DeliveryResult:
 
 
 class Channel(Protocol):
+    """A channel may also have send_many(list[Outgoing]) -> list[DeliveryResult]: it is then given the round's
+    notifications at once, in the sender's thread (the log: no network, and the pool's hand-off per item cost
+    more than the send). Without it, each send runs in the sender's thread pool."""
+
     name: str
-    # False for a channel that never waits on the network (log, fake): sent inline, not through the thread pool,
-    # whose hand-off per item cost more than such a send.
-    blocking: bool
 
     def send(self, outgoing: Outgoing) -> DeliveryResult: ...
 
@@ -67,7 +68,6 @@ class WebhookChannel:
     """POSTs the contract's JSON to MASHANG_PAGER_WEBHOOK_URL, signed, the same bytes on every attempt."""
 
     name = "webhook"
-    blocking = True
 
     def __init__(self, url: str, secret: str | None) -> None:
         self.url, self.secret = url, secret
@@ -95,7 +95,6 @@ class LogChannel:
     """No webhook configured: pages go to the log (development, demos)."""
 
     name = "log"
-    blocking = False
 
     def send(self, outgoing: Outgoing) -> DeliveryResult:
         return self.send_many([outgoing])[0]
@@ -114,7 +113,6 @@ class FakeChannel:
     name: str = "webhook"
     sent: list[Outgoing] = field(default_factory=list)
     fail_with: int | None = None
-    blocking: bool = False
 
     def send(self, outgoing: Outgoing) -> DeliveryResult:
         self.sent.append(outgoing)

@@ -137,7 +137,7 @@ class Sender:
         return paced
 
     def deliver_due(self, *, now: datetime | None = None) -> int:
-        """Send what is due (in parallel where a channel waits on the network); how many were attempted."""
+        """Send what is due (in parallel, but for channels that take a round at once); how many were attempted."""
         now = now or clock.now()
         claimed = self.claim(now=now)
         if not claimed:
@@ -145,13 +145,10 @@ class Sender:
         results: list[DeliveryResult | None] = [None] * len(claimed)
         waiting, batched = {}, {}
         for index, item in enumerate(claimed):
-            channel = self.channels.get(item.outgoing.channel)
-            if getattr(channel, "blocking", True):
-                waiting[index] = self._pool.submit(self._send, item)
-            elif hasattr(channel, "send_many"):
+            if hasattr(self.channels.get(item.outgoing.channel), "send_many"):
                 batched.setdefault(item.outgoing.channel, []).append(index)
             else:
-                results[index] = self._send(item)
+                waiting[index] = self._pool.submit(self._send, item)
         for name, indexes in batched.items():
             for index, result in zip(indexes, self._send_many(name, [claimed[i] for i in indexes]), strict=True):
                 results[index] = result

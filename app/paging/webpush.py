@@ -61,7 +61,6 @@ class WebPushChannel:
     """Encrypts the page (aes128gcm) and POSTs it to the browser's push service, signed with VAPID."""
 
     name = "webpush"
-    blocking = True
 
     def __init__(self, *, private_key: str, subject: str, keys_for: callable) -> None:
         self.private_key, self.subject, self.keys_for = private_key, subject, keys_for

@@ -1,0 +1,65 @@
+"""Delivery rounds: a channel that takes a round at once gets it in one call; the sender says when more is due."""
+
+import logging
+
+import pytest
+
+from app.escalation import sweeper
+from app.paging.channels import DeliveryResult, LogChannel, Outgoing
+from app.paging.sender import Sender
+from tests.escalation.harness import Timeline
+
+both_backends = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+
+
+class RoundChannel:
+    """Records each call it gets: whole rounds through send_many, single pages through send."""
+
+    name = "log"
+
+    def __init__(self) -> None:
+        self.rounds: list[list[str]] = []
+        self.singles: list[str] = []
+
+    def send(self, outgoing: Outgoing) -> DeliveryResult:
+        self.singles.append(outgoing.id)
+        return DeliveryResult(ok=True)
+
+    def send_many(self, batch: list[Outgoing]) -> list[DeliveryResult]:
+        self.rounds.append([o.id for o in batch])
+        return [DeliveryResult(ok=True) for _ in batch]
+
+
+def _three_cases_swept(tl: Timeline) -> None:
+    for n in range(3):
+        tl.report(description=f"第{n}件事")
+    sweeper.sweep(settings=tl.settings, now=tl.now)
+
+
+@both_backends
+def test_a_channel_with_send_many_gets_the_whole_round_in_one_call(db_url, demo):
+    tl = Timeline()
+    _three_cases_swept(tl)  # each paged to the worker and the backup: six pages
+    channel = RoundChannel()
+    sender = Sender(tl.settings, channels={"log": channel})
+    assert sender.deliver_due(now=tl.now) == 6
+    assert [len(r) for r in channel.rounds] == [6] and channel.singles == []
+    assert sender.deliver_due(now=tl.now) == 0  # all recorded as delivered
+
+
+@both_backends
+def test_more_due_says_whether_the_claim_was_a_full_batch(db_url, demo):
+    tl = Timeline()
+    _three_cases_swept(tl)
+    sender = Sender(tl.settings, channels={"log": RoundChannel()})
+    assert len(sender.claim(now=tl.now, limit=4)) == 4 and sender.more_due
+    assert len(sender.claim(now=tl.now, limit=4)) == 2 and not sender.more_due
+
+
+def test_the_log_channel_writes_one_record_per_round(caplog):
+    outgoing = [Outgoing(id=f"n{i}", channel="log", payload='{"kind":"page"}', attempt=1) for i in range(5)]
+    with caplog.at_level(logging.INFO, logger="mashang.paging"):
+        results = LogChannel().send_many(outgoing)
+    assert all(r.ok for r in results) and len(results) == 5
+    records = [r for r in caplog.records if r.name == "mashang.paging"]
+    assert len(records) == 1 and records[0].getMessage().count("\n") == 4
