@@ -43,11 +43,14 @@ class Settings(BaseSettings):
     vapid_subject: str = "mailto:ops@mashang.invalid"
     scheduler: bool = True
     sweep_interval_seconds: float = 1.0
+    # Each serving process freezes its startup heap out of the collector's way (app.heap); the tests turn it off,
+    # since a test process builds many apps and would keep every one of them.
+    freeze_heap: bool = True
     # Set by `mashang serve` for its workers and its ticker process (app.escalation.process), not by people.
     ticker_socket: str | None = None
     ticker_parent_pid: int | None = None
 
-    @field_validator("rate_limits", "scheduler", mode="before")
+    @field_validator("rate_limits", "scheduler", "freeze_heap", mode="before")
     @classmethod
     def _on_off(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in {"on", "off"}:

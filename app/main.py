@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import errors_http
+from app import errors_http, heap
 from app.auth.router import router as auth_router
 from app.config import get_settings
 from app.console import pages as console_pages
@@ -39,6 +39,8 @@ def create_app() -> FastAPI:
             ticker = Ticker(settings)
             ticker.start()
         app.state.ticker = ticker
+        if settings.freeze_heap:
+            heap.freeze_startup_heap()
         try:
             yield
         finally:

@@ -38,6 +38,7 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     monkeypatch.setenv("MASHANG_ENV", "test")
     # Tests drive the sweep themselves with a controlled clock; the real ticker runs in the process tests.
     monkeypatch.setenv("MASHANG_SCHEDULER", "off")
+    monkeypatch.setenv("MASHANG_FREEZE_HEAP", "off")
     monkeypatch.setenv("MASHANG_MEDIA_DIR", str(tmp_path / "media"))
     get_settings.cache_clear()
     reset_engine()

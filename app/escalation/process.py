@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from app import health
+from app import health, heap
 from app.config import Settings
 
 log = logging.getLogger("mashang.ticker")
@@ -74,6 +74,8 @@ def run(settings: Settings) -> None:
     listener = None
     if settings.ticker_socket:
         listener = _listen(settings.ticker_socket, ticker.wake, stop)
+    if settings.freeze_heap:
+        heap.freeze_startup_heap()
     log.info("ticker running (pid %d)", os.getpid())
     try:
         if settings.ticker_socket:
