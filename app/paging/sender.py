@@ -206,10 +206,9 @@ class _Outcome:
                              "status_code": result.status_code, "latency_ms": result.latency_ms,
                              "error": result.error, "ok": result.ok})
             if result.ok:
+                # No case event: the attempt row and the notification's delivered_at already say it, and a third
+                # copy (JSON and all) was two more rows per page in the write lock for a line nobody is shown.
                 delivered.append(out.id)
-                events.append({"case_id": item.case_id, "kind": "delivered", "at": now, "public": False,
-                               "actor_id": None,
-                               "detail": {"notification": out.id, "kind": item.kind, "attempt": out.attempt}})
             elif result.gone:
                 gone.append({"b_id": out.id, "b_error": result.error})
                 if out.endpoint:

@@ -63,3 +63,42 @@ def test_the_log_channel_writes_one_record_per_round(caplog):
     assert all(r.ok for r in results) and len(results) == 5
     records = [r for r in caplog.records if r.name == "mashang.paging"]
     assert len(records) == 1 and records[0].getMessage().count("\n") == 4
+
+
+@both_backends
+def test_a_delivered_page_is_recorded_on_its_notification_and_attempt_not_as_a_case_event(db_url, demo):
+    from sqlmodel import Session, select
+
+    from app.db import get_engine
+    from app.paging.models import DeliveryAttempt, Notification
+    from app.reports.models import CaseEvent
+
+    tl = Timeline()
+    _three_cases_swept(tl)
+    assert Sender(tl.settings, channels={"log": RoundChannel()}).deliver_due(now=tl.now) == 6
+    with Session(get_engine()) as session:
+        notifications = session.exec(select(Notification)).all()
+        assert len(notifications) == 6
+        assert all(n.state == "delivered" and n.delivered_at is not None for n in notifications)
+        assert len(session.exec(select(DeliveryAttempt).where(DeliveryAttempt.ok)).all()) == 6
+        kinds = set(session.exec(select(CaseEvent.kind)).all())
+    assert "delivered" not in kinds and {"created", "paged"} <= kinds
+
+
+@both_backends
+def test_a_failed_attempt_still_leaves_a_case_event(db_url, demo):
+    from sqlmodel import Session, select
+
+    from app.db import get_engine
+    from app.reports.models import CaseEvent
+
+    class Failing(RoundChannel):
+        def send_many(self, batch: list[Outgoing]) -> list[DeliveryResult]:
+            return [DeliveryResult(ok=False, status_code=503, error="HTTP 503") for _ in batch]
+
+    tl = Timeline()
+    _three_cases_swept(tl)
+    Sender(tl.settings, channels={"log": Failing()}).deliver_due(now=tl.now)
+    with Session(get_engine()) as session:
+        failed = session.exec(select(CaseEvent).where(CaseEvent.kind == "delivery_failed")).all()
+    assert len(failed) == 6
