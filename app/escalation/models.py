@@ -32,6 +32,8 @@ class CaseStep(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    # Its own index although the unique constraint leads with it: without statistics SQLite would answer
+    # "case_id = ? AND state = 'pending'" (contact, close) from the state index, a scan of every pending step.
     case_id: int = Field(foreign_key="cases.id", index=True)
     kind: str = Field(max_length=12)
     level: int = 0
@@ -51,7 +53,7 @@ class CaseRecipient(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("case_id", "person_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="cases.id", index=True)
+    case_id: int = Field(foreign_key="cases.id")  # indexed by the unique constraint, which leads with it
     person_id: int = Field(foreign_key="person.id", index=True)
     level: int = 0
     ack_token: str = Field(max_length=64, unique=True)
