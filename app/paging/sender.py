@@ -40,7 +40,6 @@ MAX_BACKOFF_SECONDS = 600.0
 class Claimed:
     outgoing: Outgoing
     case_id: int
-    kind: str = ""
 
 
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
@@ -84,7 +83,7 @@ class Sender:
             conn.execute(update(notifications).where(n.id.in_(chunk)).values(
                 attempts=n.attempts + 1, next_attempt_at=now + LEASE, last_error=None))
         return [Claimed(Outgoing(id=row.id, channel=row.channel, payload=row.payload, attempt=row.attempts + 1,
-                                 endpoint=row.endpoint), row.case_id, row.kind) for row in rows]
+                                 endpoint=row.endpoint), row.case_id) for row in rows]
 
     def _pace(self, conn: Connection, rows: list, *, now: datetime) -> list:
         """Meet the gateway's once-a-minute limit per phone by coalescing, never by dropping.
