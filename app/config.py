@@ -43,9 +43,7 @@ class Settings(BaseSettings):
     vapid_subject: str = "mailto:ops@mashang.invalid"
     scheduler: bool = True
     sweep_interval_seconds: float = 1.0
-    # Each serving process freezes its startup heap out of the collector's way (app.heap); the tests turn it off,
-    # since a test process builds many apps and would keep every one of them.
-    freeze_heap: bool = True
+    freeze_heap: bool = True  # see app.heap
     # Set by `mashang serve` for its workers and its ticker process (app.escalation.process), not by people.
     ticker_socket: str | None = None
     ticker_parent_pid: int | None = None

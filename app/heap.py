@@ -9,8 +9,15 @@ report with the default collector, 0.91 ms with the startup heap frozen, and p99
 
 import gc
 
+from app.config import Settings
 
-def freeze_startup_heap() -> None:
-    """Move everything alive now into the permanent generation, once the process has finished starting."""
+
+def freeze_startup_heap(settings: Settings) -> None:
+    """Move everything alive now into the permanent generation, once the process has finished starting.
+
+    Unless MASHANG_FREEZE_HEAP is off (the tests: one test process builds many apps and would keep them all).
+    """
+    if not settings.freeze_heap:
+        return
     gc.collect()  # what startup already dropped must not be frozen with the rest
     gc.freeze()

@@ -39,8 +39,7 @@ def create_app() -> FastAPI:
             ticker = Ticker(settings)
             ticker.start()
         app.state.ticker = ticker
-        if settings.freeze_heap:
-            heap.freeze_startup_heap()
+        heap.freeze_startup_heap(settings)
         try:
             yield
         finally:

@@ -18,13 +18,15 @@ from app.reports.schemas import ReportCreate
 
 def create_app() -> FastAPI:
     """A FastAPI app with the real error handlers and a POST /api/v1/reports that validates only."""
+    settings = get_settings()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        heap.freeze_startup_heap()  # as the real app does once it has started: the same server, minus the write
+        heap.freeze_startup_heap(settings)  # as the real app does once started: the same server, minus the write
         yield
 
     app = FastAPI(title="Mashang validate-only ceiling", lifespan=lifespan)
-    app.state.settings = get_settings()
+    app.state.settings = settings
     errors_http.install(app)
 
     @app.get("/healthz")

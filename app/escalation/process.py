@@ -74,8 +74,7 @@ def run(settings: Settings) -> None:
     listener = None
     if settings.ticker_socket:
         listener = _listen(settings.ticker_socket, ticker.wake, stop)
-    if settings.freeze_heap:
-        heap.freeze_startup_heap()
+    heap.freeze_startup_heap(settings)
     log.info("ticker running (pid %d)", os.getpid())
     try:
         if settings.ticker_socket:
