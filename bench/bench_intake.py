@@ -163,6 +163,9 @@ def _describe(run: WrkRun, meter: CpuMeter) -> str:
     text += f", {run.non_2xx_3xx} non-2xx" if run.non_2xx_3xx else ""
     text += f", {run.socket_errors} socket errors" if run.socket_errors else ""
     text += f", server CPU {meter.server_seconds * per_request:.2f} ms/req"
+    if meter.ticker_seconds:
+        text += f" (web {(meter.server_seconds - meter.ticker_seconds) * per_request:.2f}" \
+                f", ticker {meter.ticker_seconds * per_request:.2f})"
     text += f", Postgres CPU {meter.postgres_seconds * per_request:.2f} ms/req" if meter.postgres_seconds else ""
     return text + f", other load {meter.other_cores:.2f} cores"
 

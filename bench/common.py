@@ -263,26 +263,39 @@ def _children_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def is_ticker(process: psutil.Process) -> bool:
+    """The `mashang ticker` process that `mashang serve` runs beside its workers."""
+    try:
+        return process.cmdline()[-2:] == ["app", "ticker"]
+    except psutil.Error:
+        return False
+
+
 class CpuMeter:
-    """CPU seconds used during a span by the server trees, their Postgres database, wrk, and (in cores) the rest."""
+    """CPU seconds used during a span by the server trees (their tickers apart too), their Postgres database,
+    wrk, and (in cores) the rest."""
 
     def __init__(self, root_pids: list[int], *, database_url: str) -> None:
         self.root_pids = root_pids
         url = make_url(database_url)
         self.postgres_database = url.database if url.get_backend_name() == "postgresql" else None
-        self.server_seconds = self.postgres_seconds = self.other_cores = 0.0
+        self.server_seconds = self.ticker_seconds = self.postgres_seconds = self.other_cores = 0.0
 
     def __enter__(self) -> "CpuMeter":
         self.started = time.monotonic()
         self._busy = _busy_seconds()
-        self._server = _cpu_seconds(_tree(self.root_pids))
+        tree = _tree(self.root_pids)
+        self._server = _cpu_seconds(tree)
+        self._tickers = {process.pid for process in tree if is_ticker(process)}
         self._postgres = _cpu_seconds(_postgres(self.postgres_database)) if self.postgres_database else {}
         self._children = _children_seconds()  # wrk, once it has been waited for
         return self
 
     def __exit__(self, *_exc: object) -> None:
         elapsed = time.monotonic() - self.started
-        self.server_seconds = _delta(self._server, _cpu_seconds(_tree(self.root_pids)))
+        after = _cpu_seconds(_tree(self.root_pids))
+        self.server_seconds = _delta(self._server, after)
+        self.ticker_seconds = _delta({pid: self._server[pid] for pid in self._tickers if pid in self._server}, after)
         if self.postgres_database:
             self.postgres_seconds = _delta(self._postgres, _cpu_seconds(_postgres(self.postgres_database)))
         own = self.server_seconds + self.postgres_seconds + _children_seconds() - self._children

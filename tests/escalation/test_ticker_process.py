@@ -9,12 +9,12 @@ import httpx
 import psutil
 import pytest
 
-from bench.common import mashang_server, prepare_database, server_env
+from bench.common import is_ticker, mashang_server, prepare_database, server_env
 from tests.escalation.receiver import Receiver
 
 
 def _tickers(root: psutil.Process) -> list[psutil.Process]:
-    return [p for p in root.children(recursive=True) if p.cmdline()[-2:] == ["app", "ticker"]]
+    return [p for p in root.children(recursive=True) if is_ticker(p)]
 
 
 def _wait(condition, *, timeout: float, what: str):
