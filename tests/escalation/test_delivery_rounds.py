@@ -3,10 +3,14 @@
 import logging
 
 import pytest
+from sqlmodel import Session, select
 
+from app.db import get_engine
 from app.escalation import sweeper
 from app.paging.channels import DeliveryResult, LogChannel, Outgoing
+from app.paging.models import DeliveryAttempt, Notification
 from app.paging.sender import Sender
+from app.reports.models import CaseEvent
 from tests.escalation.harness import Timeline
 
 both_backends = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
@@ -67,12 +71,6 @@ def test_the_log_channel_writes_one_record_per_round(caplog):
 
 @both_backends
 def test_a_delivered_page_is_recorded_on_its_notification_and_attempt_not_as_a_case_event(db_url, demo):
-    from sqlmodel import Session, select
-
-    from app.db import get_engine
-    from app.paging.models import DeliveryAttempt, Notification
-    from app.reports.models import CaseEvent
-
     tl = Timeline()
     _three_cases_swept(tl)
     assert Sender(tl.settings, channels={"log": RoundChannel()}).deliver_due(now=tl.now) == 6
@@ -87,11 +85,6 @@ def test_a_delivered_page_is_recorded_on_its_notification_and_attempt_not_as_a_c
 
 @both_backends
 def test_a_failed_attempt_still_leaves_a_case_event(db_url, demo):
-    from sqlmodel import Session, select
-
-    from app.db import get_engine
-    from app.reports.models import CaseEvent
-
     class Failing(RoundChannel):
         def send_many(self, batch: list[Outgoing]) -> list[DeliveryResult]:
             return [DeliveryResult(ok=False, status_code=503, error="HTTP 503") for _ in batch]
