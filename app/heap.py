@@ -1,10 +1,10 @@
 """The long-lived heap of a server process, kept out of the garbage collector's way.
 
-A serving process imports FastAPI, Pydantic and SQLAlchemy: a few hundred thousand objects that live until it
+A serving process imports FastAPI, Pydantic and SQLAlchemy: about 136,000 tracked objects that live until it
 exits. Each request and each sweep batch allocates many short-lived objects, and every full collection they
-trigger walks the whole heap. Measured on report intake (SQLite, 1 worker, 64 clients): 1.09 ms of CPU per
-report with the default collector, 0.91 ms with the startup heap frozen, and p99 latency from 255 ms to about
-100 ms (a full collection stalls every request in flight). Objects made later are still collected as usual.
+trigger walks the whole heap, stalling every request in flight. What freezing does to report intake's CPU per
+report and p99 is in the README (bench_intake, with and without MASHANG_FREEZE_HEAP=off). Objects made later
+are still collected as usual.
 """
 
 import gc
