@@ -7,6 +7,7 @@ timing-sensitive ones are done, so that their CPU does not disturb them. Timings
 tests (test_timeline.py); these assert presence, order and counts.
 """
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -149,6 +150,30 @@ def create_report(client: httpx.Client, server_url: str, token: str, *, descript
         "grid_token": token, "category": "repairs", "description": description, "contact_phone": "139 1234 5678"})
     assert answer.status_code == 201, answer.text
     return answer.json()
+
+
+@contextlib.contextmanager
+def client_per_thread(*, timeout: float = 30) -> Iterator[Callable[[], httpx.Client]]:
+    """A function giving each calling thread an httpx.Client of its own, all closed at the end.
+
+    One client shared by a thread pool failed now and then with "[Errno 9] Bad file descriptor" on a read:
+    its connection pool is not made for concurrent use from several threads.
+    """
+    local, made, lock = threading.local(), [], threading.Lock()
+
+    def client() -> httpx.Client:
+        own = getattr(local, "client", None)
+        if own is None:
+            own = local.client = httpx.Client(timeout=timeout)
+            with lock:
+                made.append(own)
+        return own
+
+    try:
+        yield client
+    finally:
+        for own in made:
+            own.close()
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, every: float = 0.1) -> None:
@@ -317,13 +342,13 @@ def run_two_instances(database_url: str, workdir: Path) -> TwoInstances:
         env = live_env(database_url, workdir, receiver, sla=4, repage=600, lead=2, step=600)
         servers = [mashang_server(env, workdir=workdir), mashang_server(env, workdir=workdir)]
         try:
-            with ThreadPoolExecutor(16) as pool, httpx.Client(timeout=30) as client:
+            with ThreadPoolExecutor(16) as pool, client_per_thread() as client:
                 list(pool.map(lambda server: server.start(), servers))
                 tokens = grid_tokens(database_url)
 
                 def post(number: int) -> str:
                     token = tokens[DEMO_GRIDS[number % len(DEMO_GRIDS)]]
-                    return create_report(client, servers[number % 2].url, token,
+                    return create_report(client(), servers[number % 2].url, token,
                                          description=f"第{number}号：井盖松动")["tracking_code"]
 
                 codes = list(pool.map(post, range(CASES_ON_TWO_INSTANCES)))
@@ -416,8 +441,8 @@ def run_burst(database_url: str, workdir: Path) -> Burst:
             server.start()
             tapper.start()
             tokens = grid_tokens(database_url)
-            with ThreadPoolExecutor(8) as pool, httpx.Client(timeout=30) as client:
-                list(pool.map(lambda n: create_report(client, server.url, tokens[DEMO_GRIDS[n % len(DEMO_GRIDS)]],
+            with ThreadPoolExecutor(8) as pool, client_per_thread() as client:
+                list(pool.map(lambda n: create_report(client(), server.url, tokens[DEMO_GRIDS[n % len(DEMO_GRIDS)]],
                                                       description=f"第{n}号：楼道堆物"), range(CASES_IN_BURST)))
             escalated = select(func.count()).select_from(CaseStep).where(
                 CaseStep.kind == "escalate", CaseStep.level == 1, CaseStep.state == "done")
@@ -457,8 +482,8 @@ def run_shutdown(database_url: str, workdir: Path) -> Shutdown:
         try:
             server.start()
             token = grid_tokens(database_url)[WORKER_GRID]
-            with ThreadPoolExecutor(8) as pool, httpx.Client(timeout=30) as client:
-                list(pool.map(lambda n: create_report(client, server.url, token, description=f"第{n}号：路灯不亮"),
+            with ThreadPoolExecutor(8) as pool, client_per_thread() as client:
+                list(pool.map(lambda n: create_report(client(), server.url, token, description=f"第{n}号：路灯不亮"),
                               range(CASES_IN_BACKLOG)))
             receiver.wait_for(lambda ds: len(ds) >= 10, timeout=20, what="sending under way")
             os.killpg(server.process.pid, signal.SIGTERM)
