@@ -3,9 +3,10 @@
 from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
-from app.db import session_scope
+from app.db import get_engine, session_scope
 from app.escalation import service, sweeper
 from app.escalation.models import CaseStep
 from app.reports.models import Case
@@ -64,3 +65,29 @@ def test_a_step_that_must_write_mid_batch_runs_under_the_lock(db_url, demo, monk
     tl.report("BY-RML-LZL-03")
     paged = summary(tl.at(0))
     assert locked and any(kind == "escalation" and level == 1 for kind, level, _ in paged), paged
+
+
+def test_the_check_under_the_write_lock_reads_the_claimed_steps_by_key(db_url, demo):
+    """The check reads the claimed rows by primary key, never by walking the pending-steps index: that index
+    holds four rows per open case, and the check runs while intake waits for the lock."""
+    tl = Timeline()
+    for _ in range(3):
+        tl.report()
+    engine = get_engine()
+    seen: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, executemany):
+        if not executemany and statement.lstrip().upper().startswith("SELECT") and "FROM case_step" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert sweeper.sweep_batch(settings=tl.settings, now=tl.now).ran == 3
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    by_key = [(sql, params) for sql, params in seen if "case_step.id IN" in sql]
+    assert by_key, seen
+    with engine.connect() as conn:
+        for sql, params in by_key:
+            plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params))
+            assert "ix_case_step_state_due_at" not in plan, (sql, plan)
