@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from types import SimpleNamespace
 
-from sqlalchemy import Connection, Dialect, Table, func, update
+from sqlalchemy import Connection, Dialect, Table, bindparam, func, text, update
 from sqlmodel import Session, select
 
 from app import clock
@@ -38,17 +38,30 @@ escalations_table = CaseEscalation.__table__
 
 # --- policy and the first steps, written in the same transaction as the case ---
 
-def chain_of(conn: Connection, grid_id: int, cache: dict[int, int | None]) -> list[int]:
-    """Grid ids from the case's grid up to the top of the tree."""
-    chain = [grid_id]
-    while True:
-        current = chain[-1]
-        if current not in cache:
-            cache[current] = conn.execute(select(Grid.parent_id).where(Grid.id == current)).scalar_one_or_none()
-        parent = cache[current]
-        if parent is None or parent in chain:
-            return chain
-        chain.append(parent)
+# Every grid of the batch and its ancestors in one statement (built once): the walk up the tree was a query per
+# level per batch, each built anew, and intake runs it inside its write transaction.
+_ANCESTRY = text(
+    "WITH RECURSIVE up(id, parent_id) AS ("
+    " SELECT id, parent_id FROM grid WHERE id IN :ids"
+    " UNION SELECT g.id, g.parent_id FROM grid g JOIN up ON g.id = up.parent_id"
+    ") SELECT id, parent_id FROM up").bindparams(bindparam("ids", expanding=True))
+
+
+def chains_of(conn: Connection, grid_ids: set[int] | list[int]) -> dict[int, list[int]]:
+    """For each grid, the grid ids from it up to the top of the tree (a cycle ends the walk)."""
+    if not grid_ids:
+        return {}
+    parents = {grid_id: parent for grid_id, parent in conn.execute(_ANCESTRY, {"ids": sorted(grid_ids)})}
+    chains = {}
+    for grid_id in grid_ids:
+        chain = [grid_id]
+        while True:
+            parent = parents.get(chain[-1])
+            if parent is None or parent in chain:
+                break
+            chain.append(parent)
+        chains[grid_id] = chain
+    return chains
 
 
 def policy_from(settings: Settings, chain: list[int]) -> dict:
@@ -61,13 +74,12 @@ def policy_from(settings: Settings, chain: list[int]) -> dict:
 
 def schedule_new_cases(conn: Connection, created: list[CreatedCase], *, settings: Settings) -> None:
     """Copy the policy onto each new case and schedule its page, warning and first escalation."""
-    cache: dict[int, int | None] = {}
-    policies: dict[int, dict] = {}  # by grid: one policy per grid in the batch, not one model per case
+    # By grid: one policy per grid in the batch, not one model per case.
+    policies = {grid_id: policy_from(settings, chain)
+                for grid_id, chain in chains_of(conn, {case.grid_id for case in created}).items()}
     escalations, steps = [], []
     for case in created:
-        policy = policies.get(case.grid_id)
-        if policy is None:
-            policy = policies[case.grid_id] = policy_from(settings, chain_of(conn, case.grid_id, cache))
+        policy = policies[case.grid_id]
         chain = policy["chain"]
         escalations.append({"case_id": case.id, "policy": policy, "level": 0, "assigned_person_id": None})
         steps.append(_step(case.id, StepKind.page, 0, case.created_at, case.created_at))

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock
@@ -41,6 +41,14 @@ REPORT_SCOPE = "report"
 cases_table = Case.__table__
 events_table = CaseEvent.__table__
 keys_table = IdempotencyKey.__table__
+
+# What every batch reads, built once (a statement built per batch cost more than running it).
+_tokens = GridToken.__table__.c
+_TOKENS = select(_tokens.token, _tokens.grid_id, _tokens.replaced_at).where(
+    _tokens.token.in_(bindparam("tokens", expanding=True)))
+_ACTIVE_CATEGORIES = select(Category.__table__.c.code).where(Category.__table__.c.active.is_(True))
+_STORED_KEYS = select(keys_table.c.key, keys_table.c.request_hash, keys_table.c.response_body).where(
+    keys_table.c.scope == REPORT_SCOPE, keys_table.c.key.in_(bindparam("keys", expanding=True)))
 
 
 # The scheduler registers here to wake at once when a case is committed (the sweep would find it anyway).
@@ -175,16 +183,12 @@ def _write(batch: list[Pending], *, settings: Settings) -> None:
 def _write_in(conn: Connection, batch: list[Pending], *, settings: Settings) -> list[object]:
     now = clock.now()
     results: list[object] = [None] * len(batch)
-    tokens = {p.grid_token for p in batch}
-    token_rows = {r.token: r for r in conn.execute(
-        select(GridToken.token, GridToken.grid_id, GridToken.replaced_at).where(GridToken.token.in_(tokens)))}
-    active = set(conn.execute(select(Category.code).where(Category.active.is_(True))).scalars())
+    token_rows = {r.token: r for r in conn.execute(_TOKENS, {"tokens": sorted({p.grid_token for p in batch})})}
+    active = set(conn.execute(_ACTIVE_CATEGORIES).scalars())
     keyed = [p.idempotency_key for p in batch if p.idempotency_key is not None]
     stored = {}
     if keyed:
-        stored = {r.key: r for r in conn.execute(
-            select(keys_table.c.key, keys_table.c.request_hash, keys_table.c.response_body).where(
-                keys_table.c.scope == REPORT_SCOPE, keys_table.c.key.in_(keyed)))}
+        stored = {r.key: r for r in conn.execute(_STORED_KEYS, {"keys": keyed})}
     fresh: list[int] = []
     seen_keys: dict[str, int] = {}
     for index, pending in enumerate(batch):

@@ -1,0 +1,60 @@
+"""Each new case copies the chain of grids it escalates through: its grid, the community, the street."""
+
+import pytest
+from sqlmodel import select
+
+from app.config import get_settings
+from app.db import get_engine, session_scope
+from app.escalation.models import CaseEscalation
+from app.escalation.service import chains_of
+from app.grids import service as grid_service
+from app.grids.models import Grid
+from app.reports import intake
+from app.reports.models import Case
+from app.reports.schemas import ReportCreate
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+
+
+def _ids() -> dict[str, int]:
+    with session_scope() as s:
+        return {grid.code: grid.id for grid in s.exec(select(Grid))}
+
+
+def _pending(code: str, description: str) -> intake.Pending:
+    with session_scope() as s:
+        grid = s.exec(select(Grid).where(Grid.code == code)).one()
+        token = grid_service.current_token(s, grid_id=grid.id)
+    body = {"grid_token": token, "category": "repairs", "description": description, "contact_phone": "13912345678"}
+    return intake.prepare(ReportCreate.model_validate(body), raw_body=body, idempotency_key=None,
+                          settings=get_settings())
+
+
+def test_one_batch_of_cases_from_several_grids_gets_each_grid_its_own_chain(db_url, demo):
+    ids = _ids()
+    batch = [_pending("BY-RML-GYL-01", "公园路一"), _pending("BY-RML-LZL-02", "兰州路二"),
+             _pending("BY-RML-GYL-01", "公园路一又一件")]
+    intake.write_batch(batch, settings=get_settings())
+    assert all(isinstance(p.result, dict) for p in batch), [p.result for p in batch]
+    with session_scope() as s:
+        chains = {case.description: escalation.policy["chain"] for case, escalation in s.exec(
+            select(Case, CaseEscalation).where(CaseEscalation.case_id == Case.id))}
+    gyl = [ids["BY-RML-GYL-01"], ids["BY-RML-GYL"], ids["BY-RML"]]
+    assert chains == {"公园路一": gyl, "公园路一又一件": gyl,
+                      "兰州路二": [ids["BY-RML-LZL-02"], ids["BY-RML-LZL"], ids["BY-RML"]]}
+
+
+def test_chains_stop_at_the_top_and_at_a_cycle(db_url, demo):
+    ids = _ids()
+    with get_engine().connect() as conn:
+        assert chains_of(conn, {ids["BY-RML"]}) == {ids["BY-RML"]: [ids["BY-RML"]]}
+        assert chains_of(conn, set()) == {}
+    with session_scope() as s:  # a mistake in the tree: the street made a child of one of its own grids
+        street = s.get(Grid, ids["BY-RML"])
+        street.parent_id = ids["BY-RML-GYL-01"]
+        s.add(street)
+    with get_engine().connect() as conn:
+        chains = chains_of(conn, {ids["BY-RML-GYL-01"], ids["BY-RML-LZL"]})
+    assert chains == {ids["BY-RML-GYL-01"]: [ids["BY-RML-GYL-01"], ids["BY-RML-GYL"], ids["BY-RML"]],
+                      ids["BY-RML-LZL"]: [ids["BY-RML-LZL"], ids["BY-RML"], ids["BY-RML-GYL-01"],
+                                          ids["BY-RML-GYL"]]}
