@@ -18,7 +18,10 @@ from app.escalation.models import CaseStep, StepState
 steps_table = CaseStep.__table__
 
 log = logging.getLogger("mashang.sweep")
-BATCH = 200
+# Steps per transaction. On SQLite intake waits for the write lock while a batch's rows are written: a batch of
+# 100 holds it half as long as one of 200, for the same CPU per step (bench_intake: SQLite p99 80-90 ms against
+# 80-102 ms with 200, at the same throughput).
+BATCH = 100
 RETRY_FAILED_STEP = timedelta(seconds=30)
 
 
