@@ -43,9 +43,9 @@ events_table = CaseEvent.__table__
 keys_table = IdempotencyKey.__table__
 
 # What every batch reads, built once (a statement built per batch cost more than running it).
-_tokens = GridToken.__table__.c
-_TOKENS = select(_tokens.token, _tokens.grid_id, _tokens.replaced_at).where(
-    _tokens.token.in_(bindparam("tokens", expanding=True)))
+_token_columns = GridToken.__table__.c
+_TOKENS = select(_token_columns.token, _token_columns.grid_id, _token_columns.replaced_at).where(
+    _token_columns.token.in_(bindparam("tokens", expanding=True)))
 _ACTIVE_CATEGORIES = select(Category.__table__.c.code).where(Category.__table__.c.active.is_(True))
 _STORED_KEYS = select(keys_table.c.key, keys_table.c.request_hash, keys_table.c.response_body).where(
     keys_table.c.scope == REPORT_SCOPE, keys_table.c.key.in_(bindparam("keys", expanding=True)))

@@ -1,6 +1,7 @@
 """Each new case copies the chain of grids it escalates through: its grid, the community, the street."""
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from app.config import get_settings
@@ -34,7 +35,18 @@ def test_one_batch_of_cases_from_several_grids_gets_each_grid_its_own_chain(db_u
     ids = _ids()
     batch = [_pending("BY-RML-GYL-01", "公园路一"), _pending("BY-RML-LZL-02", "兰州路二"),
              _pending("BY-RML-GYL-01", "公园路一又一件")]
-    intake.write_batch(batch, settings=get_settings())
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
+        statements.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", record)
+    try:
+        intake.write_batch(batch, settings=get_settings())
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", record)
+    # Every chain of the batch from one statement, inside intake's write transaction (not one per tree level).
+    assert len([sql for sql in statements if "FROM grid WHERE" in sql]) == 1, statements
     assert all(isinstance(p.result, dict) for p in batch), [p.result for p in batch]
     with session_scope() as s:
         chains = {case.description: escalation.policy["chain"] for case, escalation in s.exec(
@@ -49,12 +61,19 @@ def test_chains_stop_at_the_top_and_at_a_cycle(db_url, demo):
     with get_engine().connect() as conn:
         assert chains_of(conn, {ids["BY-RML"]}) == {ids["BY-RML"]: [ids["BY-RML"]]}
         assert chains_of(conn, set()) == {}
+        assert chains_of(conn, {999_999}) == {999_999: [999_999]}  # no such grid: nothing above it
     with session_scope() as s:  # a mistake in the tree: the street made a child of one of its own grids
         street = s.get(Grid, ids["BY-RML"])
         street.parent_id = ids["BY-RML-GYL-01"]
         s.add(street)
     with get_engine().connect() as conn:
         chains = chains_of(conn, {ids["BY-RML-GYL-01"], ids["BY-RML-LZL"]})
+    with session_scope() as s:  # and a grid made its own parent
+        grid = s.get(Grid, ids["BY-RML-LZL-02"])
+        grid.parent_id = grid.id
+        s.add(grid)
+    with get_engine().connect() as conn:
+        assert chains_of(conn, {ids["BY-RML-LZL-02"]}) == {ids["BY-RML-LZL-02"]: [ids["BY-RML-LZL-02"]]}
     assert chains == {ids["BY-RML-GYL-01"]: [ids["BY-RML-GYL-01"], ids["BY-RML-GYL"], ids["BY-RML"]],
                       ids["BY-RML-LZL"]: [ids["BY-RML-LZL"], ids["BY-RML"], ids["BY-RML-GYL-01"],
                                           ids["BY-RML-GYL"]]}

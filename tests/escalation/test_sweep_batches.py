@@ -36,3 +36,13 @@ def test_after_downtime_the_overdue_levels_all_run_in_one_sweep(db_url, demo):
     tl.now += timedelta(hours=2)
     assert sweeper.sweep(settings=tl.settings, now=tl.now) >= 3  # warning, level 1, level 2
     assert sweeper.sweep_batch(settings=tl.settings, now=tl.now) == sweeper.Swept(0, False)  # nothing left due
+
+
+def test_a_batch_holds_sqlites_write_lock_for_at_most_sqlite_batch_steps(db_url, demo, backend):
+    """SQLite has one write lock, which intake waits for: its batches are smaller than Postgres's."""
+    tl = Timeline()
+    for n in range(sweeper.SQLITE_BATCH + 20):
+        tl.report(description=f"第{n}件事", contact_phone=f"139{n:08d}")  # each from another phone: no limit
+    expected = sweeper.SQLITE_BATCH if backend == "sqlite" else sweeper.SQLITE_BATCH + 20
+    assert sweeper.BATCH > sweeper.SQLITE_BATCH + 20
+    assert sweeper.sweep_batch(settings=tl.settings, now=tl.now).ran == expected
