@@ -40,11 +40,6 @@ def _claim(session: Session, now: datetime, limit: int) -> list:
     return conn.execute(_claim_query(conn.dialect.name, now, limit)).all()
 
 
-def batch_size() -> int:
-    """Steps per sweep transaction on this database (see SQLITE_BATCH)."""
-    return SQLITE_BATCH if get_engine().dialect.name == "sqlite" else BATCH
-
-
 def sweep_once(*, settings: Settings, now: datetime | None = None, limit: int | None = None) -> int:
     """Run up to limit due steps in one transaction; how many ran (see sweep_batch)."""
     return sweep_batch(settings=settings, now=now, limit=limit).ran
@@ -65,13 +60,16 @@ def sweep_batch(*, settings: Settings, now: datetime | None = None, limit: int |
 
     The batch is first run whole, its data loaded with a few queries and no savepoint per step; if anything in
     it fails, that transaction is rolled back and the batch is run again step by step, each in a savepoint.
-    On SQLite the whole batch is first prepared outside the write lock (see _sweep_prepared). limit: batch_size().
+    On SQLite the whole batch is first prepared outside the write lock (see _sweep_prepared). limit: BATCH, or
+    SQLITE_BATCH on SQLite.
     """
     now = now or clock.now()
-    limit = batch_size() if limit is None else limit
+    sqlite = get_engine().dialect.name == "sqlite"
+    if limit is None:
+        limit = SQLITE_BATCH if sqlite else BATCH
     try:
         swept = None
-        if get_engine().dialect.name == "sqlite":
+        if sqlite:
             swept = _sweep_prepared(settings=settings, now=now, limit=limit)
         if swept is None:
             swept = _sweep_batch(settings=settings, now=now, limit=limit)
