@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401 - every table on the metadata
 from app import migrate
 from app.config import Settings
+from tests.sql import sqlite_plan
 
 both_backends = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 
@@ -33,7 +34,7 @@ def test_steps_of_one_case_are_found_by_case_not_by_scanning_pending_steps(tmp_p
     try:
         with engine.connect() as conn:
             plans = {
-                sql: " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+                sql: sqlite_plan(conn, sql)
                 for sql in ("SELECT id FROM case_step WHERE case_id = 5 AND state = 'pending'",
                             "SELECT id FROM case_recipient WHERE case_id IN (1, 2, 3)")}
     finally:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from app import clock
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.db import session_scope
 from app.escalation import sweeper
 from app.grids import service as grid_service
@@ -19,6 +19,16 @@ from app.reports.models import Case, CaseEvent
 from app.reports.schemas import ReportCreate
 
 T0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+
+
+def pending_report(grid_code: str = "BY-RML-GYL-01", *, settings: Settings, **overrides) -> intake.Pending:
+    """A resident's report to the grid's current code, validated and ready for the intake writer."""
+    with session_scope() as s:
+        grid = s.exec(select(Grid).where(Grid.code == grid_code)).one()
+        token = grid_service.current_token(s, grid_id=grid.id)
+    body = {"grid_token": token, "category": "repairs", "description": "楼道灯坏了，老人晚上看不见",
+            "contact_phone": "13912345678", **overrides}
+    return intake.prepare(ReportCreate.model_validate(body), raw_body=body, idempotency_key=None, settings=settings)
 
 
 @dataclass
@@ -45,13 +55,7 @@ class Timeline:
         return [json.loads(o.payload) for o in self.pager.sent[before:]]
 
     def report(self, grid_code: str = "BY-RML-GYL-01", **overrides) -> str:
-        with session_scope() as s:
-            grid = s.exec(select(Grid).where(Grid.code == grid_code)).one()
-            token = grid_service.current_token(s, grid_id=grid.id)
-        body = {"grid_token": token, "category": "repairs", "description": "楼道灯坏了，老人晚上看不见",
-                "contact_phone": "13912345678", **overrides}
-        pending = intake.prepare(ReportCreate.model_validate(body), raw_body=body, idempotency_key=None,
-                                 settings=self.settings)
+        pending = pending_report(grid_code, settings=self.settings, **overrides)
         return intake.submit_sync(pending, settings=self.settings)["tracking_code"]
 
     def case(self, code: str) -> Case:

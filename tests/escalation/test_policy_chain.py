@@ -1,18 +1,17 @@
 """Each new case copies the chain of grids it escalates through: its grid, the community, the street."""
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import select
 
 from app.config import get_settings
 from app.db import get_engine, session_scope
 from app.escalation.models import CaseEscalation
 from app.escalation.service import chains_of
-from app.grids import service as grid_service
 from app.grids.models import Grid
 from app.reports import intake
 from app.reports.models import Case
-from app.reports.schemas import ReportCreate
+from tests.escalation.harness import pending_report
+from tests.sql import recorded_statements
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 
@@ -22,31 +21,16 @@ def _ids() -> dict[str, int]:
         return {grid.code: grid.id for grid in s.exec(select(Grid))}
 
 
-def _pending(code: str, description: str) -> intake.Pending:
-    with session_scope() as s:
-        grid = s.exec(select(Grid).where(Grid.code == code)).one()
-        token = grid_service.current_token(s, grid_id=grid.id)
-    body = {"grid_token": token, "category": "repairs", "description": description, "contact_phone": "13912345678"}
-    return intake.prepare(ReportCreate.model_validate(body), raw_body=body, idempotency_key=None,
-                          settings=get_settings())
-
-
 def test_one_batch_of_cases_from_several_grids_gets_each_grid_its_own_chain(db_url, demo):
     ids = _ids()
-    batch = [_pending("BY-RML-GYL-01", "公园路一"), _pending("BY-RML-LZL-02", "兰州路二"),
-             _pending("BY-RML-GYL-01", "公园路一又一件")]
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
-        statements.append(statement)
-
-    event.listen(get_engine(), "before_cursor_execute", record)
-    try:
-        intake.write_batch(batch, settings=get_settings())
-    finally:
-        event.remove(get_engine(), "before_cursor_execute", record)
+    settings = get_settings()
+    batch = [pending_report("BY-RML-GYL-01", settings=settings, description="公园路一"),
+             pending_report("BY-RML-LZL-02", settings=settings, description="兰州路二"),
+             pending_report("BY-RML-GYL-01", settings=settings, description="公园路一又一件")]
+    with recorded_statements(get_engine()) as statements:
+        intake.write_batch(batch, settings=settings)
     # Every chain of the batch from one statement, inside intake's write transaction (not one per tree level).
-    assert len([sql for sql in statements if "FROM grid WHERE" in sql]) == 1, statements
+    assert len([sql for sql, _, _ in statements if "FROM grid WHERE" in sql]) == 1, statements
     assert all(isinstance(p.result, dict) for p in batch), [p.result for p in batch]
     with session_scope() as s:
         chains = {case.description: escalation.policy["chain"] for case, escalation in s.exec(

@@ -3,7 +3,6 @@
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import select
 
 from app.db import get_engine, session_scope
@@ -11,6 +10,7 @@ from app.escalation import service, sweeper
 from app.escalation.models import CaseStep
 from app.reports.models import Case
 from tests.escalation.harness import Timeline, summary
+from tests.sql import recorded_statements, sqlite_plan
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -74,20 +74,13 @@ def test_the_check_under_the_write_lock_reads_the_claimed_steps_by_key(db_url, d
     for _ in range(3):
         tl.report()
     engine = get_engine()
-    seen: list[tuple[str, object]] = []
-
-    def record(_conn, _cursor, statement, parameters, _context, executemany):
-        if not executemany and statement.lstrip().upper().startswith("SELECT") and "FROM case_step" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(engine) as seen:
         assert sweeper.sweep_batch(settings=tl.settings, now=tl.now).ran == 3
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    by_key = [(sql, params) for sql, params in seen if "case_step.id IN" in sql]
+    by_key = [(sql, params) for sql, params, many in seen
+              if not many and sql.lstrip().upper().startswith("SELECT") and "FROM case_step" in sql
+              and "case_step.id IN" in sql]
     assert by_key, seen
     with engine.connect() as conn:
         for sql, params in by_key:
-            plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params))
+            plan = sqlite_plan(conn, sql, params)
             assert "ix_case_step_state_due_at" not in plan, (sql, plan)
