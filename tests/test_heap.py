@@ -1,11 +1,14 @@
 """A serving process freezes its startup heap (app.heap): full collections then skip the framework's objects."""
 
 import gc
+import signal
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.config import get_settings
+from app.escalation import process
+from app.main import create_app
 
 
 @pytest.fixture
@@ -16,8 +19,6 @@ def unfrozen():
 
 
 def test_serving_app_freezes_its_startup_heap(monkeypatch, unfrozen):
-    from app.main import create_app
-
     monkeypatch.setenv("MASHANG_FREEZE_HEAP", "on")
     monkeypatch.setenv("MASHANG_DATABASE_URL", "sqlite:///./heap.db")
     get_settings.cache_clear()
@@ -27,8 +28,6 @@ def test_serving_app_freezes_its_startup_heap(monkeypatch, unfrozen):
 
 
 def test_freezing_can_be_turned_off(monkeypatch, unfrozen):
-    from app.main import create_app
-
     monkeypatch.setenv("MASHANG_DATABASE_URL", "sqlite:///./heap.db")
     get_settings.cache_clear()
     assert get_settings().freeze_heap is False  # as the suite sets it
@@ -38,10 +37,6 @@ def test_freezing_can_be_turned_off(monkeypatch, unfrozen):
 
 def test_the_ticker_process_freezes_its_startup_heap(db_url, monkeypatch, unfrozen):
     """`mashang ticker` (app.escalation.process.run) freezes once its scheduler has started."""
-    import signal
-
-    from app.escalation import process
-
     monkeypatch.setenv("MASHANG_FREEZE_HEAP", "on")
     # A parent pid that is not ours: the ticker stops by itself after its first wait (about a second).
     monkeypatch.setenv("MASHANG_TICKER_PARENT_PID", str(2**22 + 1))
